@@ -1,0 +1,1 @@
+"""The built-in department adapters: pluggy plugins found through the hub.adapters entry points."""

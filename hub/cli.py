@@ -1,0 +1,155 @@
+"""The `hub` command: serve, simulate, check the configuration, list adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import dotenv
+
+from hub import __version__
+from hub.config import HubConfig, load_config
+from hub.configfiles import ConfigError
+from hub.logging import configure_logging
+from hub.plugins import PluginError, Plugins, make_plugin_manager
+from hub.registry import check_adapters
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_options(func: F) -> F:
+    """--config and --env-file, shared by every command that reads the configuration."""
+    func = click.option(
+        "--env-file",
+        "env_files",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="KEY=VALUE lines added to the environment; variables already set win.",
+    )(func)
+    return click.option(
+        "--config",
+        "config_dir",
+        default=Path("config"),
+        envvar="HUB_CONFIG",
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="The configuration directory (hub.toml, departments/, matters/).",
+    )(func)
+
+
+def load(config_dir: Path, env_files: tuple[Path, ...]) -> HubConfig:
+    """Load the environment files, then the configuration; exit 2 listing every problem."""
+    for env_file in env_files:
+        dotenv.load_dotenv(env_file, override=False)
+    try:
+        return load_config(config_dir)
+    except ConfigError as exc:
+        report_problems(exc)
+        raise SystemExit(2) from None
+
+
+def report_problems(exc: ConfigError) -> None:
+    """Print configuration problems one per line, file and key first."""
+    click.echo(f"configuration has {len(exc.problems)} problem(s):", err=True)
+    for problem in exc.problems:
+        click.echo(f"  {problem}", err=True)
+
+
+def plugins() -> Plugins:
+    """The plugin facade over a fresh manager; a broken plugin exits 2 with its name."""
+    try:
+        return Plugins(make_plugin_manager())
+    except (PluginError, Exception) as exc:  # pluggy raises its own validation errors
+        click.echo(f"plugin error: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+@click.group()
+@click.version_option(__version__, prog_name="hub")
+@click.option("--log-level", default="INFO", show_default=True, envvar="HUB_LOG_LEVEL")
+def main(log_level: str) -> None:
+    """One Window Hub: one application at one window, carried to every department."""
+    configure_logging(log_level)
+
+
+@main.command("check-config")
+@config_options
+def check_config(config_dir: Path, env_files: tuple[Path, ...]) -> None:
+    """Validate the configuration and the adapters it names; exit non-zero on any problem."""
+    config = load(config_dir, env_files)
+    facade = plugins()
+    try:
+        adapters = facade.adapters()
+    except PluginError as exc:
+        click.echo(f"plugin error: {exc}", err=True)
+        raise SystemExit(2) from None
+    problems = check_adapters(config, adapters)
+    if problems:
+        report_problems(ConfigError(problems))
+        raise SystemExit(2)
+    click.echo(
+        f"configuration OK: {len(config.departments)} departments, "
+        f"{len(config.catalog.matters)} matters ({config_dir})"
+    )
+
+
+@main.command("adapters")
+@config_options
+def list_adapters(config_dir: Path, env_files: tuple[Path, ...]) -> None:
+    """List the adapters the installed plugins offer, and which departments use them."""
+    users: dict[str, list[str]] = {}
+    if config_dir.is_dir():
+        for code, department in load(config_dir, env_files).departments.items():
+            users.setdefault(department.adapter, []).append(code)
+    rows = [("ADAPTER", "PROTOCOL", "PACKAGE", "VERSION", "DEPARTMENTS")]
+    for name, info in sorted(plugins().adapters().items()):
+        rows.append(
+            (
+                name,
+                info.cls.protocol,
+                info.package or "-",
+                info.version or "-",
+                ", ".join(users.get(name, [])) or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@main.command("simulate")
+@config_options
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="DEPT:KEY=VALUE",
+    help="A fault to inject from the start, e.g. tax:error_rate=0.3 (repeatable).",
+)
+@click.option(
+    "--decide-after", type=float, default=None, help="Seconds until each case is decided."
+)
+def simulate(
+    config_dir: Path,
+    env_files: tuple[Path, ...],
+    faults: tuple[str, ...],
+    decide_after: float | None,
+) -> None:
+    """Serve the simulated legacy systems on the ports of the configured endpoints."""
+    from simulators.cli import run_simulators  # the simulators are a tool, not part of the hub
+
+    config = load(config_dir, env_files)
+    try:
+        asyncio.run(run_simulators(config, faults, decide_after))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Department settings from config/departments/*.toml: endpoint, adapter, limits, retry policy."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hub.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
+
+CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvCredential(_Strict):
+    """A credential is named by the environment variable that holds it, never written in a file."""
+
+    env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+
+class RetryPolicy(_Strict):
+    """How hard the hub tries one delivery: quick retries inside one attempt window."""
+
+    attempts: int = Field(default=3, ge=1, le=20)
+    initial_backoff: float = Field(default=0.2, gt=0, le=60)
+    max_backoff: float = Field(default=5.0, gt=0, le=600)
+    jitter: float = Field(default=0.2, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> RetryPolicy:
+        if self.max_backoff < self.initial_backoff:
+            raise ValueError("max_backoff must not be smaller than initial_backoff")
+        return self
+
+
+class Department(_Strict):
+    """One department's legacy system as the hub reaches it."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1)
+    adapter: str = Field(pattern=CODE_PATTERN)
+    endpoint: str
+    timeout: float = Field(default=10.0, gt=0, le=600, description="seconds per call")
+    concurrency: int = Field(default=4, ge=1, le=1000)
+    retry: RetryPolicy = RetryPolicy()
+    credentials: dict[str, EnvCredential] = {}
+    options: dict[str, Any] = {}
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError("endpoint must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("credentials", mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            for name, item in value.items():
+                if not isinstance(item, Mapping):
+                    raise ValueError(
+                        f"credentials.{name} must name an environment variable, "
+                        f'as {name} = {{ env = "HUB_..." }}; secrets never go in the file'
+                    )
+        return value
+
+    def secret(self, name: str) -> str:
+        """The credential's value from the environment; KeyError if the department has none."""
+        return os.environ[self.credentials[name].env]
+
+    def with_endpoint(self, endpoint: str) -> Department:
+        """A copy that talks to another endpoint (tests and simulators on free ports)."""
+        return self.model_copy(update={"endpoint": endpoint.rstrip("/")})
+
+
+def missing_credentials(department: Department, path: Path) -> list[ConfigProblem]:
+    """A problem for each credential whose environment variable is not set."""
+    return [
+        ConfigProblem(
+            path, f"credentials.{name}.env", f"environment variable {cred.env} is not set"
+        )
+        for name, cred in department.credentials.items()
+        if not os.environ.get(cred.env)
+    ]
+
+
+def read_departments(directory: Path) -> tuple[dict[str, Department], list[ConfigProblem]]:
+    """Every department file that validates, and the problems of all files.
+
+    A department whose only fault is an unset credential variable is still returned, so that
+    the matters that name it are not reported as naming an unknown department as well.
+    """
+    departments: dict[str, Department] = {}
+    problems: list[ConfigProblem] = []
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        return {}, [ConfigProblem(directory, "", "no department files (*.toml) found")]
+    for path in files:
+        try:
+            data = read_toml(path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        data.setdefault("code", path.stem)
+        try:
+            department = Department.model_validate(data)
+        except pydantic.ValidationError as exc:
+            problems.extend(problems_from_pydantic(path, exc))
+            continue
+        if department.code != path.stem:
+            problems.append(
+                ConfigProblem(path, "code", f"must match the file name ({path.stem!r})")
+            )
+            continue
+        problems.extend(missing_credentials(department, path))
+        departments[department.code] = department
+    return departments, problems

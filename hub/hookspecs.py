@@ -1,0 +1,48 @@
+"""Every hook of the hub, in one place: the table of contents of its extension points.
+
+Plugins implement these with `@hub.hookimpl`. pluggy calls hooks synchronously: a hook that
+builds or picks something returns plain objects (whose methods may be async); a hook that only
+observes may return an awaitable, which the hub awaits. Only `hub.plugins.Plugins` calls them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from hub.adapter import Adapter
+    from hub.catalog import Matter
+    from hub.problems import Problem
+    from hub.record import ApplicationRecord
+
+hookspec = pluggy.HookspecMarker("hub")
+
+
+@hookspec
+def hub_adapters() -> list[type[Adapter]]:
+    """Offer adapter classes, each speaking one kind of department system.
+
+    Called once when the hub builds its adapters, before any department is contacted. The hub
+    creates one instance per department whose config names the class's `name`, passing that
+    department's settings and the hub's shared aiohttp session.
+
+    :returns: a list of `hub.adapter.Adapter` subclasses (an empty list offers none). Two
+        plugins offering the same adapter name is a configuration error naming both.
+    """
+
+
+@hookspec
+def hub_normalize_record(record: ApplicationRecord, matter: Matter) -> list[Problem] | None:
+    """Check (or further normalize, in place) a record that passed the hub's own validation.
+
+    Called for every submitted application after the record and its form fields have been
+    normalized against the catalog, before anything is stored.
+
+    :param record: the unified record; a plugin may normalize its `form` values in place.
+    :param matter: the catalog entry of the record's matter.
+    :returns: a list of `hub.problems.Problem` (field path, code, message) for everything wrong,
+        or None. Raising `hub.problems.ValidationProblem` is equivalent. The problems of every
+        plugin are reported together with the hub's own; any problem refuses the application.
+    """

@@ -1,0 +1,152 @@
+"""Chinese identity data, normalized: text, resident ID numbers, credit codes, phones and dates."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import phonenumbers
+
+from hub.problems import InvalidValue
+
+_SPACE = re.compile(r"\s+")
+
+# GB 11643-1999: weights 2^(17-i) mod 11 for the first 17 digits, check "10X98765432"[sum % 11].
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+# GB 32100-2015: 31 characters (no I, O, Z, S, V), weights 3^i mod 31.
+CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def normalize_text(value: str) -> str:
+    """NFKC (full-width to half-width), trimmed, every run of white space made one space."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+
+
+def _compact(value: str) -> str:
+    return _SPACE.sub("", unicodedata.normalize("NFKC", value)).upper()
+
+
+def compute_resident_id_check(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits of a resident ID number."""
+    if len(first17) != 17 or not first17.isdigit():
+        raise ValueError("the check character is computed from exactly 17 digits")
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentId:
+    """A verified 18-digit resident ID number and what it says about its holder."""
+
+    number: str
+    birth_date: date
+    sex: Literal["male", "female"]
+
+
+def _birth_date(digits: str, today: date) -> date:
+    try:
+        born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        raise InvalidValue(
+            "birth_date", f"the birth date {digits} in the number does not exist"
+        ) from None
+    if born > today or born.year < 1880:
+        raise InvalidValue(
+            "birth_date", f"the birth date {born.isoformat()} in the number is impossible"
+        )
+    return born
+
+
+def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
+    """Verify an 18-digit number (check digit) or convert a 15-digit legacy one to 18 digits."""
+    number = _compact(value)
+    today = today or date.today()
+    if len(number) == 15 and number.isdigit():
+        # Legacy numbers (before 1999) have a 2-digit year, always 19xx, and no check digit.
+        first17 = number[:6] + "19" + number[6:]
+        born = _birth_date(first17[6:14], today)
+        number = first17 + compute_resident_id_check(first17)
+    elif (
+        len(number) == 18 and number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")
+    ):
+        born = _birth_date(number[6:14], today)
+        expected = compute_resident_id_check(number[:17])
+        if number[17] != expected:
+            raise InvalidValue(
+                "checksum", f"the check digit should be {expected}, not {number[17]}"
+            )
+    else:
+        raise InvalidValue(
+            "format", "a resident ID number has 18 characters (or 15 digits for old ones)"
+        )
+    return ResidentId(number, born, "male" if int(number[16]) % 2 else "female")
+
+
+def credit_code_check_char(first17: str) -> str:
+    """The GB 32100 check character for the first 17 characters of a credit code."""
+    if len(first17) != 17:
+        raise ValueError("the check character is computed from exactly 17 characters")
+    total = sum(
+        CREDIT_CODE_CHARS.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True)
+    )
+    return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
+
+
+def normalize_credit_code(value: str) -> str:
+    """A unified social credit code, upper-cased, with its GB 32100 check character verified."""
+    code = _compact(value)
+    if len(code) != 18 or any(c not in CREDIT_CODE_CHARS for c in code):
+        raise InvalidValue(
+            "format",
+            "a unified social credit code has 18 digits and capital letters (no I, O, Z, S, V)",
+        )
+    expected = credit_code_check_char(code[:17])
+    if code[17] != expected:
+        raise InvalidValue("checksum", f"the check character should be {expected}, not {code[17]}")
+    return code
+
+
+def normalize_phone(value: str, region: str = "CN") -> str:
+    """A phone number in E.164 (+86…); mobile and landline numbers, any common spelling."""
+    text = normalize_text(value)
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidValue("format", "not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidValue("invalid", "not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# A hand-written parser rather than dateutil: dateutil guesses at ambiguous shapes (is 2024/11/5
+# November or May?) and does not read 年月日; these few shapes are all the windows ever send.
+_DATE_SHAPES = (
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+)
+
+
+def parse_date(value: str | date) -> date:
+    """A date from 20241105, 2024-11-05, 2024/11/5, 2024.11.5 or 2024年11月5日."""
+    if isinstance(value, date):
+        return value
+    text = _SPACE.sub("", unicodedata.normalize("NFKC", value))
+    for shape in _DATE_SHAPES:
+        match = shape.match(text)
+        if match:
+            year, month, day = (int(part) for part in match.groups())
+            try:
+                return date(year, month, day)
+            except ValueError:
+                raise InvalidValue(
+                    "invalid_date", f"{value!r} is not a day of the calendar"
+                ) from None
+    raise InvalidValue("format", "a date such as 2024-11-05, 20241105 or 2024年11月5日")

@@ -1,0 +1,57 @@
+"""Intake: one submitted application checked against the record, the catalog and the plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hub.catalog import Catalog
+from hub.fields import validate_form
+from hub.plugins import Plugins
+from hub.problems import Problem, ValidationProblem
+from hub.record import ApplicationRecord, parse_record
+
+
+def normalize_application(
+    data: Mapping[str, Any], catalog: Catalog, plugins: Plugins | None = None
+) -> ApplicationRecord:
+    """The normalized record, or a ValidationProblem with every problem found, never only the first.
+
+    The record's own rules, the matter's form field rules and every plugin are all asked; the
+    plugins only once the hub's own checks pass, so that they see a normalized record.
+    """
+    problems: list[Problem] = []
+    record: ApplicationRecord | None = None
+    try:
+        record = parse_record(data)
+    except ValidationProblem as exc:
+        problems.extend(exc.problems)
+    code = data.get("matter")
+    matter = catalog.matters.get(code) if isinstance(code, str) else None
+    if matter is None:
+        if not any(p.field == "matter" for p in problems):
+            known = ", ".join(sorted(catalog.matters))
+            problems.append(
+                Problem("matter", "unknown_matter", f"no matter {code!r}; offered: {known}")
+            )
+        raise ValidationProblem(problems)
+    form: dict[str, Any] = {}
+    raw_form = data.get("form", {})
+    if isinstance(raw_form, Mapping):
+        try:
+            form = validate_form(matter.fields, raw_form)
+        except ValidationProblem as exc:
+            problems.extend(exc.problems)
+    if record is not None and record.applicant.kind not in matter.applicant:
+        allowed = " or ".join(matter.applicant)
+        problems.append(
+            Problem("applicant.kind", "not_allowed", f"{matter.code} is filed by a {allowed}")
+        )
+    if problems or record is None:
+        raise ValidationProblem(problems)
+    record = record.model_copy(update={"form": form})
+    if plugins is not None:
+        problems.extend(plugins.normalize_record(record, matter))
+    if problems:
+        raise ValidationProblem(problems)
+    return record

@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy Core over SQLite (embedded) or PostgreSQL (many hub processes)."""

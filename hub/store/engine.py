@@ -1,0 +1,82 @@
+"""Opening the store: the engine for HUB_STORE_URL, SQLite tuned for a queue, migrations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+DEFAULT_URL = "sqlite+aiosqlite:///var/hub.db"
+# Any fixed number works; it only has to be the same in every hub process.
+MIGRATION_LOCK = 74_201_117
+
+
+def store_url(url: str | None = None) -> str:
+    """The store URL: the given one, else HUB_STORE_URL, else the embedded SQLite file."""
+    return url or os.environ.get("HUB_STORE_URL") or DEFAULT_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the API) run while the dispatcher writes; NORMAL is durable in WAL mode
+    # against process crashes, which is the failure the hub must survive without loss.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine for the store; creates the SQLite file's directory when needed."""
+    parsed = make_url(store_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(
+            f"unsupported store {parsed.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg"
+        )
+    return create_async_engine(parsed, pool_pre_ping=True, **kwargs)
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "hub.store:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several hub processes may start at once; one migrates, the others wait and find it done.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    command.upgrade(_alembic_config(connection), "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest migration."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+def _current(connection: Connection) -> tuple[str | None, str | None]:
+    script = ScriptDirectory.from_config(_alembic_config(connection))
+    return MigrationContext.configure(connection).get_current_revision(), script.get_current_head()
+
+
+async def migration_status(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """(revision of the database, newest revision known to this code)."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current)

@@ -1,0 +1,98 @@
+"""The store's tables. Schema changes go through an Alembic migration in migrations/versions/."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from hub.store.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("matter", String(64), nullable=False, index=True),
+    Column("status", String(24), nullable=False, index=True),
+    Column("record", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("application_id", ForeignKey("applications.id"), nullable=False, index=True),
+    Column("step", String(64), nullable=False),
+    Column("department", String(64), nullable=False, index=True),
+    Column("operation", String(64), nullable=False),
+    Column("delivery_key", String(64), nullable=False, unique=True),
+    Column("state", String(24), nullable=False),
+    # The plan is frozen at submission: a catalog change later does not rewire a filing.
+    Column("after", JSON, nullable=False),
+    Column("uses", JSON, nullable=False),
+    Column("inputs", JSON),
+    Column("payload", LargeBinary),
+    Column("payload_operation", String(200)),
+    Column("payload_content_type", String(200)),
+    Column("payload_sha256", String(64)),
+    Column("receipt_reference", String(128)),
+    Column("outputs", JSON),
+    Column("department_code", String(64)),
+    Column("department_message", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime),
+    Column("locked_by", String(128)),
+    Column("locked_until", UtcDateTime),
+    Column("last_error_code", String(128)),
+    Column("last_error_message", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_deliveries_claim", "state", "next_attempt_at"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("application_id", String(26), nullable=False, index=True),
+    Column("department", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("worker", String(128), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False, index=True),
+    Column("duration_ms", Float),
+    # NULL while the call is in flight: a row left NULL by a crash means "outcome unknown".
+    Column("outcome", String(16)),
+    Column("error_code", String(128)),
+    Column("error_message", Text),
+    Column("http_status", Integer),
+    Column("fault_code", String(128)),
+    Column("request_bytes", Integer),
+    Column("response_bytes", Integer),
+    Column("request_sha256", String(64)),
+    Column("response_sha256", String(64)),
+    Column("payload_sha256", String(64)),
+    Index("ix_attempts_department_started", "department", "started_at"),
+)

@@ -1,0 +1,1 @@
+"""How adapters reach legacy systems: one aiohttp stack for SOAP and REST, every call recorded."""

@@ -1,0 +1,1 @@
+"""Cross-cutting plugins that are not departments (notifications, audit export, …)."""

@@ -1,0 +1,1 @@
+"""Runnable stand-ins for the departments' legacy systems, with fault injection."""

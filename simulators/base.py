@@ -1,0 +1,166 @@
+"""What every simulated legacy system shares: its ledger, fault injection and the /_sim/ routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, ClassVar
+
+import pydantic
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict
+
+from simulators.faults import FaultKind, FaultPlan, Faults
+from simulators.ledger import Decision, DecisionPolicy, Ledger
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class SimulatorSettings(BaseModel):
+    """How one simulated system behaves when it starts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    credentials: dict[str, str] = {}
+    deduplicate: bool = True
+    decisions: DecisionPolicy = DecisionPolicy()
+    faults: Faults = Faults()
+    hang_seconds: float = 300.0
+
+
+class SimulatedSystem(ABC):
+    """A legacy department system stand-in; subclasses speak its protocol."""
+
+    code: ClassVar[str]
+    reference_prefix: ClassVar[str]
+
+    def __init__(self, settings: SimulatorSettings, base_path: str = "") -> None:
+        self.settings = settings
+        self.base_path = base_path.rstrip("/")
+        self.ledger = Ledger(self.reference_prefix, deduplicate=settings.deduplicate)
+        self.faults = FaultPlan(settings.faults)
+        self.decisions = settings.decisions
+        # Set to end every hanging call at once: when the faults change, or at shutdown.
+        self.release = asyncio.Event()
+
+    @abstractmethod
+    def add_routes(self, app: web.Application) -> None:
+        """Register the system's own routes under self.base_path."""
+
+    @abstractmethod
+    def busy_response(self) -> web.Response:
+        """How this system says "busy, try later"."""
+
+    def malformed(self, response: web.StreamResponse) -> web.StreamResponse:
+        """The real answer cut in half: what a proxy or a crashing process leaves behind."""
+        if isinstance(response, web.Response) and response.body is not None:
+            body = bytes(response.body)  # type: ignore[arg-type]
+            return web.Response(
+                body=body[: len(body) // 2],
+                status=response.status,
+                content_type=response.content_type,
+                charset=response.charset,
+            )
+        return response
+
+    @web.middleware
+    async def fault_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Inject the configured faults into the system's own routes, never into /_sim/."""
+        if request.path.startswith("/_sim/") or "wsdl" in request.query:
+            return await handler(request)
+        if self.faults.faults.latency:
+            await asyncio.sleep(self.faults.faults.latency)
+        fault = self.faults.draw()
+        if fault is FaultKind.ERROR:
+            return self.busy_response()
+        if fault is FaultKind.HANG:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.release.wait(), self.settings.hang_seconds)
+            return self.busy_response()
+        response = await handler(request)
+        if fault is FaultKind.RESET:
+            assert request.transport is not None
+            request.transport.abort()
+        elif fault is FaultKind.MALFORMED:
+            return self.malformed(response)
+        return response
+
+    def decision_of(self, reference: str) -> Decision | None:
+        """The current decision on a case, None for an unknown reference."""
+        case = self.ledger.cases.get(reference)
+        return None if case is None else case.decision(self.decisions)
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application serving this system and its /_sim/ control routes."""
+        app = web.Application(middlewares=[self.fault_middleware])
+        app[SYSTEM] = self
+        app.router.add_get("/_sim/received", _received)
+        app.router.add_get("/_sim/faults", _get_faults)
+        app.router.add_put("/_sim/faults", _put_faults)
+        app.router.add_get("/_sim/decisions", _get_decisions)
+        app.router.add_put("/_sim/decisions", _put_decisions)
+        app.router.add_post("/_sim/cases/{reference}/decision", _force_decision)
+        self.add_routes(app)
+        app.cleanup_ctx.append(self._release_hangs)
+        return app
+
+    async def _release_hangs(self, app: web.Application) -> AsyncIterator[None]:
+        yield
+        self.release.set()
+
+
+SYSTEM = web.AppKey("system", SimulatedSystem)
+
+
+async def _read_model(request: web.Request, model: type[BaseModel]) -> Any:
+    try:
+        return model.model_validate(await request.json())
+    except (ValueError, pydantic.ValidationError) as exc:
+        raise web.HTTPUnprocessableEntity(text=str(exc)) from exc
+
+
+async def _received(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SYSTEM].ledger.received())
+
+
+async def _get_faults(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SYSTEM].faults.faults.model_dump(mode="json"))
+
+
+async def _put_faults(request: web.Request) -> web.Response:
+    system = request.app[SYSTEM]
+    faults = await _read_model(request, Faults)
+    try:
+        system.faults.set(faults)
+    except ValueError as exc:
+        raise web.HTTPUnprocessableEntity(text=str(exc)) from exc
+    # Calls hanging under the old faults end now; new hangs wait on a fresh event.
+    system.release.set()
+    system.release = asyncio.Event()
+    return web.json_response(faults.model_dump(mode="json"))
+
+
+async def _get_decisions(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SYSTEM].decisions.model_dump(mode="json"))
+
+
+async def _put_decisions(request: web.Request) -> web.Response:
+    system = request.app[SYSTEM]
+    system.decisions = await _read_model(request, DecisionPolicy)
+    return web.json_response(system.decisions.model_dump(mode="json"))
+
+
+class _Forced(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Decision
+
+
+async def _force_decision(request: web.Request) -> web.Response:
+    system = request.app[SYSTEM]
+    case = system.ledger.cases.get(request.match_info["reference"])
+    if case is None:
+        raise web.HTTPNotFound(text="no such case")
+    case.forced = (await _read_model(request, _Forced)).decision
+    return web.json_response({"reference": case.reference, "decision": case.forced})

@@ -1,0 +1,138 @@
+"""The Market Regulation Administration's registration API: JSON REST with proper statuses."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from aiohttp import web
+from hub.identity import credit_code_check_char
+
+from simulators.base import SimulatedSystem
+from simulators.checks import valid_resident_id
+from simulators.ledger import FINAL, Case, Decision
+
+STATUS = {
+    Decision.ACCEPTED: "ACCEPTED",
+    Decision.IN_REVIEW: "REVIEWING",
+    Decision.APPROVED: "APPROVED",
+    Decision.NEEDS_CORRECTION: "CORRECTION_REQUIRED",
+    Decision.REJECTED: "REJECTED",
+    Decision.CANCELLED: "WITHDRAWN",
+}
+ENTERPRISE_TYPES = {"1100", "1200", "4000", "4200", "5100"}
+# Names already registered in the demo city: filing one of these is refused (409).
+TAKEN_NAMES = {"示范市星辰科技有限公司", "示范市重名测试有限公司"}
+CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+AREA = "110105"
+
+
+def mint_credit_code(seed: str) -> str:
+    """A valid unified social credit code, stable for one delivery key."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    body = "".join(CREDIT_CODE_CHARS[b % len(CREDIT_CODE_CHARS)] for b in digest[:7])
+    first17 = f"91{AREA}MA{body}"
+    return first17 + credit_code_check_char(first17)
+
+
+def error(status: int, code: str, message: str, **headers: str) -> web.Response:
+    """An error answer in this API's layout."""
+    return web.json_response(
+        {"error": {"code": code, "message": message}}, status=status, headers=headers
+    )
+
+
+class MarketRegulation(SimulatedSystem):
+    """企业登记系统: registers companies and assigns their unified social credit codes."""
+
+    code: ClassVar[str] = "market_regulation"
+    reference_prefix: ClassVar[str] = "SC"
+
+    def add_routes(self, app: web.Application) -> None:
+        base = self.base_path
+        app.router.add_post(f"{base}/registrations", self.register)
+        app.router.add_get(f"{base}/registrations", self.search)
+        app.router.add_get(f"{base}/registrations/{{number}}", self.status)
+        app.router.add_post(f"{base}/registrations/{{number}}/withdrawal", self.withdraw)
+
+    def busy_response(self) -> web.Response:
+        return error(503, "MR-5030", "service temporarily unavailable", **{"Retry-After": "1"})
+
+    def _authorized(self, request: web.Request) -> bool:
+        expected = f"Bearer {self.settings.credentials.get('token', '')}"
+        return hmac.compare_digest(
+            request.headers.get("Authorization", "").encode(), expected.encode()
+        )
+
+    def _view(self, case: Case) -> dict[str, Any]:
+        decision = case.decision(self.decisions)
+        view = {"registrationNo": case.reference, "status": STATUS[decision], **case.outputs}
+        if decision is Decision.NEEDS_CORRECTION:
+            view["remark"] = "经营范围表述不规范，请修改后重新提交"
+        return view
+
+    async def register(self, request: web.Request) -> web.Response:
+        """设立登记: validates the filing; one registration per Idempotency-Key."""
+        if not self._authorized(request):
+            return error(401, "MR-4010", "invalid or missing bearer token")
+        key = request.headers.get("Idempotency-Key", "")
+        if not key:
+            return error(400, "MR-4000", "Idempotency-Key header is required")
+        try:
+            body = json.loads(await request.read())
+            enterprise, legal = body["enterprise"], body["legalRepresentative"]
+            name, kind = str(enterprise["name"]), str(enterprise["type"])
+            capital = float(enterprise["registeredCapital"])
+            id_number = str(legal["idNumber"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return error(400, "MR-4001", f"malformed request body: {exc!r}")
+        if kind not in ENTERPRISE_TYPES:
+            return error(422, "MR-4221", f"enterprise.type {kind!r} is not a known type code")
+        if capital < 0:
+            return error(422, "MR-4222", "enterprise.registeredCapital must not be negative")
+        if not valid_resident_id(id_number):
+            return error(422, "MR-4223", "legalRepresentative.idNumber fails its check digit")
+        if name in TAKEN_NAMES:
+            return error(409, "MR-4091", f"企业名称已被占用: {name}")
+        existing = self.ledger.find(key) if self.ledger.deduplicate else None
+        case = self.ledger.submit(
+            key,
+            str(body.get("applicationId", "")),
+            "register",
+            {"name": name, "type": kind, "legalRepresentative": legal.get("name")},
+            outputs={"creditCode": mint_credit_code(key)},
+        )
+        view = self._view(case) | {"acceptedAt": datetime.now(UTC).isoformat(timespec="seconds")}
+        return web.json_response(view, status=200 if existing else 201)
+
+    async def status(self, request: web.Request) -> web.Response:
+        """One registration's status."""
+        if not self._authorized(request):
+            return error(401, "MR-4010", "invalid or missing bearer token")
+        case = self.ledger.cases.get(request.match_info["number"])
+        if case is None:
+            return error(404, "MR-4040", "no such registration")
+        return web.json_response(self._view(case))
+
+    async def search(self, request: web.Request) -> web.Response:
+        """Registrations made under an Idempotency-Key (?requestId=)."""
+        if not self._authorized(request):
+            return error(401, "MR-4010", "invalid or missing bearer token")
+        key = request.query.get("requestId", "")
+        items = [self._view(self.ledger.cases[r]) for r in self.ledger.by_key.get(key, [])]
+        return web.json_response({"items": items})
+
+    async def withdraw(self, request: web.Request) -> web.Response:
+        """撤回: only an undecided registration can be withdrawn."""
+        if not self._authorized(request):
+            return error(401, "MR-4010", "invalid or missing bearer token")
+        case = self.ledger.cases.get(request.match_info["number"])
+        if case is None:
+            return error(404, "MR-4040", "no such registration")
+        if case.decision(self.decisions) in FINAL:
+            return error(409, "MR-4092", "registration already decided")
+        case.forced = Decision.CANCELLED
+        return web.json_response(self._view(case))
