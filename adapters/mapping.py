@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hub.record import ApplicationRecord, Organization, Person
-
 from hub.adapter import DepartmentState, PermanentError, TransientError
+from hub.record import ApplicationRecord, Organization, Person
 
 
 def person(record: ApplicationRecord) -> Person:

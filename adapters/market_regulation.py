@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 from urllib.parse import quote, urlencode
 
-from hub.record import ApplicationRecord
-
 from adapters.mapping import code_of, organization, state_of
 from hub import hookimpl
 from hub.adapter import (
@@ -18,6 +16,7 @@ from hub.adapter import (
     Receipt,
 )
 from hub.catalog import Step
+from hub.record import ApplicationRecord
 from hub.transports.rest import RestAdapter, RestResponse
 
 ENTERPRISE_TYPES = {

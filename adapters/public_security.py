@@ -6,8 +6,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
-from hub.record import ApplicationRecord
-
 from adapters.mapping import code_of, needed, organization, person, state_of
 from hub import hookimpl
 from hub.adapter import (
@@ -19,6 +17,7 @@ from hub.adapter import (
     Receipt,
 )
 from hub.catalog import Step
+from hub.record import ApplicationRecord
 from hub.transports.soap import SoapAdapter
 
 REASONS = {

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar
 
-from hub.record import ApplicationRecord
-
 from adapters.mapping import (
     code_of,
     national_mobile,
@@ -28,6 +26,7 @@ from hub.adapter import (
     TransientError,
 )
 from hub.catalog import Step
+from hub.record import ApplicationRecord
 from hub.transports.rest import RestAdapter, RestResponse
 
 OK = "0000"

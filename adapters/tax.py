@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from hub.record import ApplicationRecord
-
 from adapters.mapping import code_of, needed, organization, state_of
 from hub import hookimpl
 from hub.adapter import (
@@ -18,6 +16,7 @@ from hub.adapter import (
     Receipt,
 )
 from hub.catalog import Step
+from hub.record import ApplicationRecord
 from hub.transports.soap import SoapAdapter
 
 # 登记注册类型 codes for the hub's company types.
