@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal, Self
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from hub.identity import normalize_credit_code, normalize_phone, normalize_text, parse_resident_id
@@ -56,21 +56,16 @@ class _Identified(_Model):
 
     @field_validator("id_number")
     @classmethod
-    def _id_shape(cls, value: str) -> str:
-        # Only the shape here: a resident ID needs id_type, which is checked after all fields.
+    def _id_number(cls, value: str, info: ValidationInfo) -> str:
+        # A field validator, not a model one: pydantic skips model validators once any field
+        # has failed, and every problem must be reported at once. id_type is declared first,
+        # so it is in info.data here when it is valid.
+        if info.data.get("id_type") == "resident_id":
+            return _checked(lambda v: parse_resident_id(v).number)(value)
         text = normalize_text(value).replace(" ", "").upper()
         if not 5 <= len(text) <= 30 or not text.isalnum():
             raise PydanticCustomError("format", "an ID number has 5 to 30 letters and digits")
         return text
-
-    def _resident_id(self) -> tuple[str, date, Literal["male", "female"]] | None:
-        if self.id_type != "resident_id":
-            return None
-        try:
-            parsed = parse_resident_id(self.id_number)
-        except InvalidValue as exc:
-            raise PydanticCustomError(exc.code, exc.message) from None
-        return parsed.number, parsed.birth_date, parsed.sex
 
 
 class Person(_Identified):
@@ -84,11 +79,10 @@ class Person(_Identified):
 
     @model_validator(mode="after")
     def _derive(self) -> Self:
-        resident = self._resident_id()
-        if resident is not None:
-            number, born, sex = resident
+        if self.id_type == "resident_id":
             # Derived from the number; values sent along are replaced, not trusted.
-            self.id_number, self.birth_date, self.sex = number, born, sex
+            parsed = parse_resident_id(self.id_number)
+            self.birth_date, self.sex = parsed.birth_date, parsed.sex
         return self
 
 
@@ -96,13 +90,6 @@ class LegalRepresentative(_Identified):
     """The person who signs for an organization."""
 
     phone: Phone | None = None
-
-    @model_validator(mode="after")
-    def _normalize_id(self) -> Self:
-        resident = self._resident_id()
-        if resident is not None:
-            self.id_number = resident[0]
-        return self
 
 
 class Organization(_Model):
