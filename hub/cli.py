@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -149,6 +150,111 @@ def simulate(
         asyncio.run(run_simulators(config, faults, decide_after))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault") from None
+
+
+@main.command("serve")
+@config_options
+@click.option("--host", default=None, help="Address to listen on (default: hub.toml's [api] host).")
+@click.option(
+    "--port", type=int, default=None, help="Port to listen on (default: hub.toml's [api] port)."
+)
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    envvar="HUB_STORE_URL",
+    help="Store URL (default: var/hub.db).",
+)
+@click.option("--no-dispatch", is_flag=True, help="Serve the API only; other processes deliver.")
+@click.option(
+    "--shutdown-deadline",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds in-flight calls may take to finish after SIGTERM.",
+)
+def serve(
+    config_dir: Path,
+    env_files: tuple[Path, ...],
+    host: str | None,
+    port: int | None,
+    store_url: str | None,
+    no_dispatch: bool,
+    shutdown_deadline: float,
+) -> None:
+    """Run the hub: the API, and the dispatcher carrying deliveries to the departments."""
+    from aiohttp import web
+
+    from hub.api.app import create_app
+    from hub.runtime import RuntimeOptions
+
+    config = load(config_dir, env_files)
+    options = RuntimeOptions(
+        store_url=store_url, dispatch=not no_dispatch, shutdown_deadline=shutdown_deadline
+    )
+    web.run_app(
+        create_app(config, options),
+        host=host or config.hub.api.host,
+        port=port if port is not None else config.hub.api.port,
+        print=lambda message: click.echo(message, err=True),
+        access_log_format='%a "%r" %s %b %Tf',
+    )
+
+
+@main.command("demo")
+@config_options
+@click.option("--exit-when-done", is_flag=True, help="Exit 0 once every delivery is final (CI).")
+@click.option(
+    "--timeout", type=float, default=120.0, show_default=True, help="Give up after this long."
+)
+@click.option(
+    "--decide-after",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Seconds the simulated departments take to decide.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    envvar="HUB_STORE_URL",
+    help="Store URL (default: var/hub.db).",
+)
+def demo(
+    config_dir: Path,
+    env_files: tuple[Path, ...],
+    exit_when_done: bool,
+    timeout: float,
+    decide_after: float,
+    store_url: str | None,
+) -> None:
+    """Start the simulated departments and the hub, file one application of each matter, watch."""
+    from rich.console import Console
+
+    from hub.demo import run_demo
+
+    config = load(config_dir, env_files or (config_dir / "demo" / "demo.env",))
+    # The terminal shows the progress table; the structured log goes to a file beside the store.
+    log_path = Path("var") / "log" / "hub-demo.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = log_path.open("a", encoding="utf-8")
+    configure_logging(logging.getLevelName(logging.getLogger().level), json=True, stream=log_file)
+    # Off a terminal (CI logs) the table is printed wide rather than cut.
+    console = Console() if Console().is_terminal else Console(width=260)
+    console.print(f"structured log: {log_path}")
+    code = asyncio.run(
+        run_demo(
+            config,
+            store_url=store_url,
+            exit_when_done=exit_when_done,
+            give_up_after=timeout,
+            decide_after=decide_after,
+            console=console,
+        )
+    )
+    log_file.close()
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

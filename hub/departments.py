@@ -27,17 +27,27 @@ class EnvCredential(_Strict):
 
 
 class RetryPolicy(_Strict):
-    """How hard the hub tries one delivery: quick retries inside one attempt window."""
+    """How hard the hub tries one delivery.
 
-    attempts: int = Field(default=3, ge=1, le=20)
-    initial_backoff: float = Field(default=0.2, gt=0, le=60)
-    max_backoff: float = Field(default=5.0, gt=0, le=600)
-    jitter: float = Field(default=0.2, ge=0, le=60)
+    A few quick tries inside one claim ride out blips; after those the next try is scheduled
+    in the store, with a growing backoff, until max_attempts or max_age makes it a dead letter.
+    """
+
+    quick_attempts: int = Field(default=3, ge=1, le=20, description="tries inside one claim")
+    quick_backoff: float = Field(default=0.2, gt=0, le=60, description="first wait, seconds")
+    quick_backoff_max: float = Field(default=5.0, gt=0, le=600)
+    jitter: float = Field(default=0.2, ge=0, le=60, description="random seconds added to waits")
+    backoff: float = Field(default=10.0, gt=0, le=86400, description="first scheduled wait")
+    backoff_max: float = Field(default=900.0, gt=0, le=86400, description="cap of scheduled waits")
+    max_attempts: int = Field(default=30, ge=1, le=10000, description="then a dead letter")
+    max_age: float = Field(default=86400.0, gt=0, description="seconds since the first try")
 
     @model_validator(mode="after")
     def _backoff_order(self) -> RetryPolicy:
-        if self.max_backoff < self.initial_backoff:
-            raise ValueError("max_backoff must not be smaller than initial_backoff")
+        if self.quick_backoff_max < self.quick_backoff:
+            raise ValueError("quick_backoff_max must not be smaller than quick_backoff")
+        if self.backoff_max < self.backoff:
+            raise ValueError("backoff_max must not be smaller than backoff")
         return self
 
 

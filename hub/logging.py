@@ -82,3 +82,5 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # Alembic announces every plugin and migration step at INFO; only its problems matter here.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -70,6 +70,13 @@ class SimulatedSystem(ABC):
         """Inject the configured faults into the system's own routes, never into /_sim/."""
         if request.path.startswith("/_sim/") or "wsdl" in request.query:
             return await handler(request)
+        self.ledger.traces.append(
+            {
+                "path": request.path,
+                "application_id": request.headers.get("X-Hub-Application-Id"),
+                "delivery_key": request.headers.get("X-Hub-Delivery-Key"),
+            }
+        )
         if self.faults.faults.latency:
             await asyncio.sleep(self.faults.faults.latency)
         fault = self.faults.draw()

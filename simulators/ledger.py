@@ -68,6 +68,7 @@ class Ledger:
         self.cases: dict[str, Case] = {}
         self.by_key: dict[str, list[str]] = {}
         self.requests: Counter[str] = Counter()
+        self.traces: list[dict[str, str | None]] = []
         self._serial = itertools.count(1)
 
     def submit(
@@ -101,6 +102,7 @@ class Ledger:
             "total_requests": sum(self.requests.values()),
             "total_cases": len(self.cases),
             "deduplicates": self.deduplicate,
+            "traces": self.traces,
             "by_key": {
                 key: {"requests": self.requests[key], "cases": len(self.by_key.get(key, []))}
                 for key in self.requests

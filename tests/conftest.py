@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Iterator
+import re
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import dotenv
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy.engine import make_url
 
 from hub.adapter import Adapter
+from hub.api.app import create_app
 from hub.config import HubConfig, load_config
 from hub.plugins import Plugins, make_plugin_manager
 from hub.registry import build_adapters
+from hub.runtime import HUB, Hub, RuntimeOptions
 from simulators.base import SimulatorSettings
 from simulators.ledger import DecisionPolicy
 from simulators.runner import Simulators, settings_for, start_simulators
@@ -27,7 +37,9 @@ CONFIG = REPO / "config"
 @pytest.fixture(scope="session", autouse=True)
 def demo_credentials() -> Iterator[None]:
     """The simulated departments' credentials, as `hub demo` sets them, for every test."""
-    values = {k: v for k, v in dotenv.dotenv_values(CONFIG / "demo.env").items() if v is not None}
+    values = {
+        k: v for k, v in dotenv.dotenv_values(CONFIG / "demo" / "demo.env").items() if v is not None
+    }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     yield
@@ -117,3 +129,136 @@ class SimulatorControl:
 def sim(simulators: Simulators, http: aiohttp.ClientSession) -> SimulatorControl:
     """Control of the simulators over their /_sim/ routes."""
     return SimulatorControl(simulators, http)
+
+
+FAST_RETRY = {
+    "quick_backoff": 0.01,
+    "quick_backoff_max": 0.05,
+    "jitter": 0.0,
+    "backoff": 0.05,
+    "backoff_max": 0.2,
+}
+
+
+def fast(config: HubConfig, **retry: Any) -> HubConfig:
+    """The configuration with retries that wait milliseconds instead of seconds."""
+    departments = {
+        code: dept.model_copy(update={"retry": dept.retry.model_copy(update=FAST_RETRY | retry)})
+        for code, dept in config.departments.items()
+    }
+    return dataclasses.replace(config, departments=departments)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty store: a SQLite file, or a new database on HUB_TEST_POSTGRES_URL's server.
+
+    Where HUB_TEST_POSTGRES_URL is set (as in CI), an unreachable server fails the test.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+        return
+    base = os.environ.get("HUB_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("HUB_TEST_POSTGRES_URL is not set; the PostgreSQL store suite runs in CI")
+    url = make_url(base)
+    name = f"hub_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+class HubDriver:
+    """Drives a running hub over its HTTP API, as the center's frontend does."""
+
+    def __init__(self, client: TestClient[web.Request, web.Application]) -> None:
+        self.client = client
+
+    @property
+    def hub(self) -> Hub:
+        """The hub process's runtime (store engine, dispatcher), for assertions on the store."""
+        return self.client.app[HUB]
+
+    async def submit(self, data: dict[str, Any]) -> str:
+        """POST an application; its id once the hub acknowledged it with 202."""
+        response = await self.client.post("/api/v1/applications", json=data)
+        body = await response.json()
+        assert response.status == 202, body
+        return str(body["id"])
+
+    async def view(self, application_id: str) -> dict[str, Any]:
+        """GET an application."""
+        response = await self.client.get(f"/api/v1/applications/{application_id}")
+        assert response.status == 200
+        view: dict[str, Any] = await response.json()
+        return view
+
+    async def wait_for(
+        self, application_id: str, done: Callable[[dict[str, Any]], bool], within: float = 20.0
+    ) -> dict[str, Any]:
+        """Read the application until `done` holds for it; fail with its last view on timeout."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            view = await self.view(application_id)
+            if done(view):
+                return view
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"not done within {within} s: {view}")
+            await asyncio.sleep(0.02)
+
+    async def delivered(self, application_id: str, within: float = 20.0) -> dict[str, Any]:
+        """Wait until no delivery of the application is waiting or pending any more."""
+        return await self.wait_for(
+            application_id,
+            lambda v: all(d["state"] not in ("waiting", "pending") for d in v["deliveries"]),
+            within,
+        )
+
+
+def by_step(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """An application view's deliveries by step name."""
+    return {d["step"]: d for d in view["deliveries"]}
+
+
+@pytest.fixture
+def hub_options(store_url: str) -> RuntimeOptions:
+    """How the hub under test runs: on the store under test, polling often."""
+    return RuntimeOptions(store_url=store_url, poll_interval=0.05, shutdown_deadline=5)
+
+
+@pytest.fixture
+async def hub(hub_options: RuntimeOptions, hub_config: HubConfig, aiohttp_client: Any) -> HubDriver:
+    """The hub, started in-process on a free port with fast retries, against the simulators.
+
+    (aiohttp_client comes last so that the hub stops before its store is dropped.)
+    """
+    client = await aiohttp_client(create_app(fast(hub_config), hub_options))
+    return HubDriver(client)
+
+
+def config_on_free_ports(target: Path, free_port: Callable[[], int]) -> dict[str, int]:
+    """Copy the shipped configuration to `target`, moving the hub and every department to free
+    ports; the ports by department code, and "hub"."""
+    shutil.copytree(CONFIG, target)
+    ports = {"hub": free_port()}
+    hub_toml = target / "hub.toml"
+    hub_toml.write_text(hub_toml.read_text().replace("port = 8700", f"port = {ports['hub']}"))
+    for path in (target / "departments").glob("*.toml"):
+        text = path.read_text()
+        match = re.search(r'endpoint = "http://127\.0\.0\.1:(\d+)/', text)
+        assert match, path
+        ports[path.stem] = free_port()
+        path.write_text(
+            text.replace(f"127.0.0.1:{match.group(1)}/", f"127.0.0.1:{ports[path.stem]}/")
+        )
+    return ports

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.conftest import CONFIG
+from tests.conftest import CONFIG, config_on_free_ports
 
 HUB = [sys.executable, "-m", "hub.cli"]
 
@@ -77,13 +78,8 @@ async def test_hub_simulate_serves_the_four_systems(
 ) -> None:
     """`hub simulate` serves each system on its configured port until SIGTERM."""
     config = tmp_path / "config"
-    shutil.copytree(CONFIG, config)
-    ports = {}
-    for path in (config / "departments").glob("*.toml"):
-        ports[path.stem] = unused_tcp_port_factory()
-        text = path.read_text()
-        old = text.split('endpoint = "http://127.0.0.1:', 1)[1].split("/", 1)[0]
-        path.write_text(text.replace(f"127.0.0.1:{old}", f"127.0.0.1:{ports[path.stem]}"))
+    ports = config_on_free_ports(config, unused_tcp_port_factory)
+    del ports["hub"]
     process = await asyncio.create_subprocess_exec(
         *HUB,
         "simulate",
@@ -118,3 +114,43 @@ def test_simulate_refuses_a_bad_fault_spec() -> None:
     result = hub("simulate", "--config", str(CONFIG), "--fault", "tax-error")
     assert result.returncode == 2
     assert "DEPT:KEY=VALUE" in result.stderr
+
+
+def test_demo_delivers_every_application_and_shows_the_credit_code(
+    tmp_path: Path, unused_tcp_port_factory
+) -> None:
+    """`hub demo --exit-when-done` files one application per matter and exits 0 when all got
+    through; its table shows the credit code reaching the seal, tax and employer steps."""
+    config = tmp_path / "config"
+    config_on_free_ports(config, unused_tcp_port_factory)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("HUB_")
+    }  # demo.env supplies them
+    result = subprocess.run(
+        [
+            *HUB,
+            "demo",
+            "--exit-when-done",
+            "--config",
+            str(config),
+            "--store",
+            f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+            "--timeout",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    [registration] = [line for line in lines if "company_registration" in line]
+    credit_code = re.search(r"credit_code=(\w{18})", registration)
+    assert credit_code, registration
+    for step in ("seal_engraving", "tax_registration", "employer_registration"):
+        [line] = [line for line in lines if step in line]
+        assert f"credit_code={credit_code.group(1)}" in line
+    assert "all 7 deliveries reached their departments" in result.stdout
+    assert (tmp_path / "var" / "log" / "hub-demo.log").stat().st_size > 0

@@ -124,7 +124,7 @@ def test_hub_adapters_command_lists_the_installed_package(acme_site: Path) -> No
             "--config",
             str(CONFIG),
             "--env-file",
-            str(CONFIG / "demo.env"),
+            str(CONFIG / "demo" / "demo.env"),
         ],
         capture_output=True,
         text=True,

@@ -24,7 +24,11 @@ def store_url(url: str | None = None) -> str:
     return url or os.environ.get("HUB_STORE_URL") or DEFAULT_URL
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN is turned off; _sqlite_begin issues BEGIN IMMEDIATE, so a
+    # transaction that reads and then writes (a claim) takes the write lock up front instead of
+    # failing with "database is locked" when another process wrote in between.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers (the API) run while the dispatcher writes; NORMAL is durable in WAL mode
     # against process crashes, which is the failure the hub must survive without loss.
@@ -35,14 +39,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine for the store; creates the SQLite file's directory when needed."""
     parsed = make_url(store_url(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # One connection per process: SQLite has one writer anyway, and queueing on the pool
+        # is cheaper than SQLite's sleeping busy handler. Transactions never wait on a network.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(parsed, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -61,7 +62,11 @@ deliveries = Table(
     Column("department_code", String(64)),
     Column("department_message", Text),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("first_attempt_at", UtcDateTime),
     Column("next_attempt_at", UtcDateTime),
+    # Set while a send may have reached the department without our knowing: before sending
+    # again, the hub asks the adapter's lookup (where it has one) whether it already arrived.
+    Column("in_doubt", Boolean, nullable=False, default=False),
     Column("locked_by", String(128)),
     Column("locked_until", UtcDateTime),
     Column("last_error_code", String(128)),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 20:51:01.033242
+Create Date: 2026-11-26 20:57:12.038855
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def upgrade() -> None:
         sa.Column("department_code", sa.String(length=64), nullable=True),
         sa.Column("department_message", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("first_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("in_doubt", sa.Boolean(), nullable=False),
         sa.Column("locked_by", sa.String(length=128), nullable=True),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error_code", sa.String(length=128), nullable=True),

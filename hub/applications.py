@@ -1,0 +1,146 @@
+"""Filing an application (record and deliveries in one transaction) and reading it back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+from ulid import ULID
+
+from hub.catalog import Catalog
+from hub.delivery import ApplicationStatus, DeliveryState
+from hub.intake import normalize_application
+from hub.plugins import Plugins
+from hub.privacy import mask_record
+from hub.record import ApplicationRecord
+from hub.store import applications as app_store
+from hub.store.types import utcnow
+
+
+def new_id() -> str:
+    """A new id: 26 characters, sortable by time (ULID)."""
+    return str(ULID())
+
+
+async def file_application(
+    engine: AsyncEngine, catalog: Catalog, plugins: Plugins | None, data: Mapping[str, Any]
+) -> tuple[str, ApplicationRecord]:
+    """Validate and store an application with one delivery per step, atomically.
+
+    Raises ValidationProblem (nothing stored) for bad input. When it returns, the application
+    is committed: only then may it be acknowledged.
+    """
+    record = normalize_application(data, catalog, plugins)
+    matter = catalog[record.matter]
+    now = utcnow()
+    application_id = new_id()
+    planned = []
+    for step in matter.ordered_steps():
+        planned.append(
+            {
+                "id": new_id(),
+                "application_id": application_id,
+                "step": step.name,
+                "department": step.department,
+                "operation": step.operation,
+                "delivery_key": new_id(),
+                "state": DeliveryState.WAITING if step.after else DeliveryState.PENDING,
+                "after": list(step.after),
+                "uses": dict(step.uses),
+                "inputs": None if step.after else {},
+                "attempts": 0,
+                "in_doubt": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    async with engine.begin() as conn:
+        await app_store.insert_application(
+            conn,
+            {
+                "id": application_id,
+                "matter": matter.code,
+                "status": ApplicationStatus.SUBMITTED,
+                "record": record.model_dump(mode="json"),
+                "created_at": now,
+                "updated_at": now,
+            },
+            planned,
+        )
+    return application_id, record
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def attempt_view(row: RowMapping) -> dict[str, Any]:
+    """One sync-log row as the API shows it."""
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "number": row["number"],
+        "started_at": _time(row["started_at"]),
+        "duration_ms": row["duration_ms"],
+        "outcome": row["outcome"],
+        "error_code": row["error_code"],
+        "error_message": row["error_message"],
+        "http_status": row["http_status"],
+        "fault_code": row["fault_code"],
+        "request_bytes": row["request_bytes"],
+        "response_bytes": row["response_bytes"],
+        "request_sha256": row["request_sha256"],
+        "response_sha256": row["response_sha256"],
+        "payload_sha256": row["payload_sha256"],
+    }
+
+
+def delivery_view(row: RowMapping, attempts: list[RowMapping]) -> dict[str, Any]:
+    """One delivery as the API shows it: where it stands, its receipt, its calls."""
+    error = None
+    if row["last_error_code"]:
+        error = {"code": row["last_error_code"], "message": row["last_error_message"]}
+    return {
+        "id": row["id"],
+        "step": row["step"],
+        "department": row["department"],
+        "operation": row["operation"],
+        "delivery_key": row["delivery_key"],
+        "state": row["state"],
+        "after": row["after"],
+        "inputs": row["inputs"],
+        "receipt": {"reference": row["receipt_reference"]} if row["receipt_reference"] else None,
+        "outputs": row["outputs"],
+        "department_status": {"code": row["department_code"], "message": row["department_message"]}
+        if row["department_code"]
+        else None,
+        "attempt_count": row["attempts"],
+        "next_attempt_at": _time(row["next_attempt_at"]),
+        "last_error": error,
+        "attempts": [attempt_view(a) for a in attempts],
+    }
+
+
+async def application_view(engine: AsyncEngine, application_id: str) -> dict[str, Any] | None:
+    """The application with its record masked, its status and every delivery, or None."""
+    async with engine.connect() as conn:
+        application = await app_store.get_application(conn, application_id)
+        if application is None:
+            return None
+        rows = await app_store.deliveries_of(conn, application_id)
+        calls = await app_store.attempts_of(conn, application_id)
+        await conn.commit()
+    by_delivery: dict[str, list[RowMapping]] = {}
+    for call in calls:
+        by_delivery.setdefault(call["delivery_id"], []).append(call)
+    return {
+        "id": application["id"],
+        "matter": application["matter"],
+        "status": application["status"],
+        "created_at": _time(application["created_at"]),
+        "updated_at": _time(application["updated_at"]),
+        "record": mask_record(application["record"]),
+        "deliveries": [delivery_view(r, by_delivery.get(r["id"], [])) for r in rows],
+    }

@@ -1,0 +1,571 @@
+"""The dispatcher: claims due deliveries and carries each to its department through its adapter.
+
+Each hub process runs one. Work is claimed from the store under a lease, so any number of
+processes share it; a department's concurrency limit counts the leases of all of them. Every
+call is a sync-log row written before the call goes out, and finished when it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+import tenacity
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.adapter import (
+    Adapter,
+    DeliveryContext,
+    DepartmentError,
+    Payload,
+    PermanentError,
+    Receipt,
+    TransientError,
+    supports,
+)
+from hub.catalog import Step
+from hub.delivery import ACCEPTED, BLOCKING, DeliveryState, aggregate, resolve_inputs
+from hub.departments import Department, RetryPolicy
+from hub.privacy import scrub_text
+from hub.record import ApplicationRecord
+from hub.store import applications as app_store
+from hub.store import attempts as attempt_store
+from hub.store import deliveries as delivery_store
+from hub.store.types import utcnow
+from hub.transports.exchange import Exchange, recording
+
+log = structlog.get_logger("hub.dispatch")
+
+
+class LeaseLost(Exception):
+    """Another process took the delivery over; this one must stop touching it."""
+
+
+def worker_name() -> str:
+    """host:pid:random — unique per process, readable in the sync log."""
+    return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
+
+
+def lease_for(department: Department) -> timedelta:
+    """Long enough for every quick try and wait of one claim, with room to spare."""
+    policy = department.retry
+    seconds = policy.quick_attempts * (
+        department.timeout + policy.quick_backoff_max + policy.jitter
+    )
+    return timedelta(seconds=seconds + 30)
+
+
+def scheduled_backoff(policy: RetryPolicy, attempts: int) -> float:
+    """Seconds until the next scheduled try: doubling per claim that failed, capped, jittered."""
+    rounds = max(0, attempts // policy.quick_attempts - 1)
+    delay: float = min(policy.backoff_max, policy.backoff * 2.0**rounds)
+    return delay + random.uniform(0, policy.jitter)
+
+
+def _wait(policy: RetryPolicy) -> Any:
+    exponential = tenacity.wait_exponential_jitter(
+        multiplier=policy.quick_backoff, max=policy.quick_backoff_max, jitter=policy.jitter
+    )
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        # A department's Retry-After is honoured inside one claim as well as between claims.
+        error = state.outcome.exception() if state.outcome else None
+        asked = error.retry_after if isinstance(error, TransientError) else None
+        return max(float(exponential(state)), asked or 0.0)
+
+    return wait
+
+
+def _stop(policy: RetryPolicy) -> Any:
+    def stop(state: tenacity.RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        # A long Retry-After is not waited out while holding a lease: it is scheduled instead.
+        too_long = (
+            isinstance(error, TransientError)
+            and (error.retry_after or 0) > policy.quick_backoff_max
+        )
+        return too_long or state.attempt_number >= policy.quick_attempts
+
+    return stop
+
+
+@dataclass
+class _Try:
+    """What one call to a department came to, for its sync-log row."""
+
+    outcome: str
+    receipt: Receipt | None = None
+    error: DepartmentError | None = None
+
+
+class Dispatcher:
+    """Carries due deliveries to their departments; one per hub process."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        departments: Mapping[str, Department],
+        adapters: Mapping[str, Adapter],
+        *,
+        worker: str | None = None,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.engine = engine
+        self.departments = departments
+        self.adapters = adapters
+        self.worker = worker or worker_name()
+        self.poll_interval = poll_interval
+        self.wake = asyncio.Event()
+        self.stopping = False
+        self.in_flight: Counter[str] = Counter()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.running = False
+
+    def notify(self) -> None:
+        """Look for work now (a filing was committed, a delivery released or replayed)."""
+        self.wake.set()
+
+    async def run(self) -> None:
+        """Claim and carry until stop() is called."""
+        self.running = True
+        log.info("dispatcher.started", worker=self.worker)
+        try:
+            while not self.stopping:
+                self.wake.clear()
+                try:
+                    await self._claim_and_start()
+                except Exception:
+                    log.exception("dispatcher.claim_failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+        finally:
+            self.running = False
+
+    async def stop(self, deadline: float = 30.0) -> None:
+        """Stop claiming, let calls in flight finish up to the deadline, give back every lease."""
+        self.stopping = True
+        self.wake.set()
+        if self.tasks:
+            _, late = await asyncio.wait(set(self.tasks), timeout=deadline)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        async with self.engine.begin() as conn:
+            released = await delivery_store.release_all(conn, self.worker)
+        log.info("dispatcher.stopped", worker=self.worker, leases_released=released)
+
+    async def _claim_and_start(self) -> None:
+        now = utcnow()
+        async with self.engine.connect() as conn:
+            due = await delivery_store.due_departments(conn, now)
+            await conn.commit()
+        for code in due:
+            department = self.departments.get(code)
+            if department is None or code not in self.adapters:
+                continue
+            room = department.concurrency - self.in_flight[code]
+            if room <= 0:
+                continue
+            async with self.engine.begin() as conn:
+                ids = await delivery_store.claim(
+                    conn,
+                    code,
+                    worker=self.worker,
+                    limit=min(room, department.concurrency),
+                    lease=lease_for(department),
+                    now=now,
+                )
+            for delivery_id in ids:
+                self.in_flight[code] += 1
+                task = asyncio.create_task(self._carry_logged(delivery_id, code))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+    async def _carry_logged(self, delivery_id: str, department: str) -> None:
+        try:
+            with structlog.contextvars.bound_contextvars(
+                delivery_id=delivery_id, department=department, worker=self.worker
+            ):
+                await self.carry(delivery_id)
+        except LeaseLost:
+            log.warning("delivery.lease_lost")
+        except asyncio.CancelledError:
+            log.warning("delivery.interrupted")
+            raise
+        except Exception:
+            log.exception("delivery.crashed")
+            async with self.engine.begin() as conn:
+                await delivery_store.release_lease(conn, delivery_id, self.worker)
+        finally:
+            self.in_flight[department] -= 1
+            self.wake.set()
+
+    async def carry(self, delivery_id: str) -> None:
+        """Take one claimed delivery as far as it goes now: accepted, refused or rescheduled."""
+        async with self.engine.connect() as conn:
+            row = await delivery_store.get(conn, delivery_id)
+            application = (
+                await app_store.get_application(conn, row["application_id"]) if row else None
+            )
+            await conn.commit()
+        if row is None or application is None or row["locked_by"] != self.worker:
+            raise LeaseLost
+        structlog.contextvars.bind_contextvars(application_id=row["application_id"])
+        adapter = self.adapters[row["department"]]
+        step = Step(
+            name=row["step"],
+            department=row["department"],
+            operation=row["operation"],
+            after=tuple(row["after"]),
+            uses=row["uses"],
+        )
+        context = DeliveryContext(row["application_id"], row["delivery_key"], row["inputs"] or {})
+        payload = await self._payload(row, application, adapter, step, context)
+        if payload is None:
+            return
+        if row["in_doubt"]:
+            async with self.engine.begin() as conn:
+                # A crash left its call unfinished: the sync log says so before anything else.
+                await attempt_store.mark_interrupted(conn, row["id"])
+        if row["in_doubt"] and supports(adapter, "lookup"):
+            receipt = await self._lookup(row, adapter)
+            if receipt is not None:
+                await self._accept(row, receipt)
+                return
+        try:
+            receipt = await self._send_with_quick_retries(row, adapter, payload, context)
+        except PermanentError as error:
+            await self._reject(row, error)
+        except TransientError as error:
+            await self._reschedule(row, error)
+        else:
+            await self._accept(row, receipt)
+
+    async def _payload(
+        self,
+        row: RowMapping,
+        application: RowMapping,
+        adapter: Adapter,
+        step: Step,
+        context: DeliveryContext,
+    ) -> Payload | None:
+        """The stored payload, or build and store it now: it is built once per delivery."""
+        if row["payload"] is not None:
+            return Payload(row["payload_operation"], row["payload"], row["payload_content_type"])
+        try:
+            record = ApplicationRecord.model_validate(application["record"])
+            payload = adapter.prepare(record, step, context)
+        except PermanentError as error:
+            await self._fail(row, error.code, error.message)
+            return None
+        except Exception as error:
+            log.exception("delivery.prepare_failed")
+            await self._fail(row, "prepare_failed", f"{type(error).__name__}: {error}")
+            return None
+        async with self.engine.begin() as conn:
+            stored = await delivery_store.update_leased(
+                conn,
+                row["id"],
+                self.worker,
+                {
+                    "payload": payload.body,
+                    "payload_operation": payload.operation,
+                    "payload_content_type": payload.content_type,
+                    "payload_sha256": payload.sha256,
+                    "updated_at": utcnow(),
+                },
+            )
+        if not stored:
+            raise LeaseLost
+        return payload
+
+    async def _send_with_quick_retries(
+        self, row: RowMapping, adapter: Adapter, payload: Payload, context: DeliveryContext
+    ) -> Receipt:
+        policy = self.departments[row["department"]].retry
+        number = row["attempts"]
+        retrying = tenacity.AsyncRetrying(
+            stop=_stop(policy),
+            wait=_wait(policy),
+            retry=tenacity.retry_if_exception_type(TransientError),
+            reraise=True,
+        )
+        async for try_ in retrying:
+            with try_:
+                number += 1
+                doubt = try_.retry_state.attempt_number > 1 and supports(adapter, "lookup")
+                if doubt:
+                    previous = try_.retry_state.outcome
+                    error = previous.exception() if previous else None
+                    if isinstance(error, TransientError) and error.outcome_unknown:
+                        receipt = await self._lookup(row, adapter)
+                        if receipt is not None:
+                            return receipt
+                result = await self._call(
+                    row, number, "submit", payload.sha256, lambda: adapter.send(payload, context)
+                )
+                if result.error is not None:
+                    raise result.error
+                assert result.receipt is not None
+                return result.receipt
+        raise AssertionError("tenacity ends with a result or the last error")
+
+    async def _lookup(self, row: RowMapping, adapter: Adapter) -> Receipt | None:
+        """Ask the department whether an earlier send arrived; a failed lookup counts as no."""
+        result = await self._call(
+            row, None, "lookup", None, lambda: adapter.lookup(row["delivery_key"])
+        )
+        if result.error is not None:
+            return None
+        log.info("delivery.lookup", found=result.receipt is not None)
+        return result.receipt
+
+    async def _call(
+        self,
+        row: RowMapping,
+        number: int | None,
+        kind: str,
+        payload_sha256: str | None,
+        call: Any,
+    ) -> _Try:
+        """One call to a department, recorded in the sync log before it goes and when it ends."""
+        department = self.departments[row["department"]]
+        started = utcnow()
+        values: dict[str, Any] = {
+            "locked_until": started + lease_for(department),
+            "updated_at": started,
+        }
+        if kind == "submit":
+            values |= {"attempts": number, "in_doubt": True}
+            if row["first_attempt_at"] is None:
+                values["first_attempt_at"] = started
+        async with self.engine.begin() as conn:
+            if not await delivery_store.update_leased(conn, row["id"], self.worker, values):
+                raise LeaseLost
+            attempt_id = await attempt_store.begin(
+                conn,
+                {
+                    "delivery_id": row["id"],
+                    "application_id": row["application_id"],
+                    "department": row["department"],
+                    "kind": kind,
+                    "number": number or row["attempts"],
+                    "worker": self.worker,
+                    "started_at": started,
+                    "payload_sha256": payload_sha256,
+                },
+            )
+        with structlog.contextvars.bound_contextvars(attempt=number, call=kind):
+            start = time.perf_counter()
+            with recording() as exchanges:
+                result = await self._outcome(call, kind)
+            duration_ms = (time.perf_counter() - start) * 1000
+            await self._finish(attempt_id, result, exchanges, duration_ms)
+        return result
+
+    async def _outcome(self, call: Any, kind: str) -> _Try:
+        try:
+            value = await call()
+        except PermanentError as error:
+            return _Try("permanent", error=error)
+        except TransientError as error:
+            return _Try("transient", error=error)
+        except Exception as error:
+            # An adapter bug after the department may have answered: treat the outcome as unknown.
+            log.exception("attempt.adapter_error")
+            return _Try(
+                "transient",
+                error=TransientError(
+                    "adapter_error", f"{type(error).__name__}: {error}", outcome_unknown=True
+                ),
+            )
+        if kind == "lookup":
+            return _Try("found" if value is not None else "not_found", receipt=value)
+        return _Try("accepted", receipt=value)
+
+    async def _finish(
+        self, attempt_id: int, result: _Try, exchanges: list[Exchange], duration_ms: float
+    ) -> None:
+        last = exchanges[-1] if exchanges else None
+        error = result.error
+        values: dict[str, Any] = {
+            "outcome": result.outcome,
+            "duration_ms": round(duration_ms, 3),
+            "error_code": error.code if error else None,
+            "error_message": scrub_text(error.message)[:2000] if error else None,
+            "http_status": (error.http_status if error and error.http_status else None)
+            or (last.http_status if last else None),
+            "fault_code": error.fault_code if error else None,
+            "request_bytes": sum(e.request_size for e in exchanges) if exchanges else None,
+            "response_bytes": sum(e.response_size or 0 for e in exchanges) if exchanges else None,
+            "request_sha256": last.request_sha256 if last else None,
+            "response_sha256": last.response_sha256 if last else None,
+        }
+        async with self.engine.begin() as conn:
+            await attempt_store.finish(conn, attempt_id, values)
+        log.info(
+            "attempt.finished",
+            outcome=result.outcome,
+            error_code=values["error_code"],
+            http_status=values["http_status"],
+            duration_ms=values["duration_ms"],
+            request_bytes=values["request_bytes"],
+            response_bytes=values["response_bytes"],
+        )
+
+    async def _accept(self, row: RowMapping, receipt: Receipt) -> None:
+        """Store the receipt and release the steps that were waiting for it."""
+        now = utcnow()
+        outputs = {**receipt.outputs, "reference": receipt.reference}
+        async with self.engine.begin() as conn:
+            accepted = await delivery_store.update_leased(
+                conn,
+                row["id"],
+                self.worker,
+                {
+                    "state": DeliveryState(receipt.state),
+                    "receipt_reference": receipt.reference,
+                    "outputs": outputs,
+                    "in_doubt": False,
+                    "locked_by": None,
+                    "locked_until": None,
+                    "next_attempt_at": None,
+                    "last_error_code": None,
+                    "last_error_message": None,
+                    "updated_at": now,
+                },
+            )
+            if not accepted:
+                raise LeaseLost
+            await self._after_change(conn, row["application_id"], now)
+        log.info("delivery.accepted", reference=receipt.reference)
+
+    async def _reject(self, row: RowMapping, error: PermanentError) -> None:
+        """The department refused the content: final, with its own code and message."""
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            done = await delivery_store.update_leased(
+                conn,
+                row["id"],
+                self.worker,
+                {
+                    "state": DeliveryState.REJECTED,
+                    "department_code": error.code,
+                    "department_message": scrub_text(error.message),
+                    "last_error_code": error.code,
+                    "last_error_message": scrub_text(error.message),
+                    "in_doubt": False,
+                    "locked_by": None,
+                    "locked_until": None,
+                    "updated_at": now,
+                },
+            )
+            if not done:
+                raise LeaseLost
+            await self._after_change(conn, row["application_id"], now)
+        log.warning("delivery.rejected", error_code=error.code)
+
+    async def _fail(self, row: RowMapping, code: str, message: str) -> None:
+        """The hub could not build the delivery: an operator must mend the mapping or config."""
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            done = await delivery_store.update_leased(
+                conn,
+                row["id"],
+                self.worker,
+                {
+                    "state": DeliveryState.FAILED,
+                    "last_error_code": code,
+                    "last_error_message": scrub_text(message),
+                    "locked_by": None,
+                    "locked_until": None,
+                    "updated_at": now,
+                },
+            )
+            if not done:
+                raise LeaseLost
+            await self._after_change(conn, row["application_id"], now)
+        log.error("delivery.failed", error_code=code)
+
+    async def _reschedule(self, row: RowMapping, error: TransientError) -> None:
+        """Schedule the next try in the store, or past the policy's limits make it a dead letter."""
+        now = utcnow()
+        async with self.engine.connect() as conn:
+            current = await delivery_store.get(conn, row["id"])
+            await conn.commit()
+        assert current is not None
+        policy = self.departments[row["department"]].retry
+        first = current["first_attempt_at"] or now
+        too_old = (now - first).total_seconds() >= policy.max_age
+        values: dict[str, Any] = {
+            "last_error_code": error.code,
+            "last_error_message": scrub_text(error.message),
+            "in_doubt": error.outcome_unknown,
+            "locked_by": None,
+            "locked_until": None,
+            "updated_at": now,
+        }
+        if current["attempts"] >= policy.max_attempts or too_old:
+            values["state"] = DeliveryState.DEAD
+            values["next_attempt_at"] = None
+        else:
+            delay = max(scheduled_backoff(policy, current["attempts"]), error.retry_after or 0.0)
+            values["next_attempt_at"] = now + timedelta(seconds=delay)
+        async with self.engine.begin() as conn:
+            if not await delivery_store.update_leased(conn, row["id"], self.worker, values):
+                raise LeaseLost
+            if values.get("state") == DeliveryState.DEAD:
+                await self._after_change(conn, row["application_id"], now)
+        if values.get("state") == DeliveryState.DEAD:
+            log.error("delivery.dead", error_code=error.code, attempts=current["attempts"])
+        else:
+            log.info(
+                "delivery.retry_scheduled",
+                error_code=error.code,
+                at=values["next_attempt_at"].isoformat(),
+            )
+
+    async def _after_change(self, conn: Any, application_id: str, now: datetime) -> None:
+        """Release waiting steps whose predecessors are all accepted; cancel those that never can
+        go; store the application's new status. Runs in the caller's transaction."""
+        rows = await app_store.deliveries_of(conn, application_id)
+        by_step = {r["step"]: r for r in rows}
+        states = {r["step"]: DeliveryState(r["state"]) for r in rows}
+        for r in rows:
+            if states[r["step"]] is not DeliveryState.WAITING:
+                continue
+            before = [states[name] for name in r["after"]]
+            if all(s in ACCEPTED for s in before):
+                outputs = {name: by_step[name]["outputs"] or {} for name in r["after"]}
+                await delivery_store.set_state(
+                    conn,
+                    r["id"],
+                    DeliveryState.PENDING,
+                    now,
+                    inputs=resolve_inputs(r["uses"], outputs),
+                )
+                states[r["step"]] = DeliveryState.PENDING
+            elif any(s in {DeliveryState.REJECTED, DeliveryState.CANCELLED} for s in before):
+                blocked = next(n for n in r["after"] if states[n] in BLOCKING)
+                await delivery_store.set_state(
+                    conn,
+                    r["id"],
+                    DeliveryState.CANCELLED,
+                    now,
+                    last_error_code="upstream_refused",
+                    last_error_message=f"not sent: step {blocked} was {states[blocked]}",
+                )
+                states[r["step"]] = DeliveryState.CANCELLED
+        await app_store.set_status(conn, application_id, aggregate(states.values()), now)
+        self.wake.set()

@@ -1,0 +1,93 @@
+"""The running hub: store, plugins, adapters, HTTP session and dispatcher, owned by the web app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import aiohttp
+import structlog
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.adapter import Adapter
+from hub.config import HubConfig
+from hub.configfiles import ConfigError
+from hub.dispatch import Dispatcher
+from hub.plugins import Plugins, make_plugin_manager
+from hub.registry import build_adapters, check_adapters
+from hub.store.engine import create_engine, migrate
+
+log = structlog.get_logger("hub.runtime")
+
+
+@dataclass
+class Hub:
+    """Everything a running hub process holds, created at start and closed at stop."""
+
+    config: HubConfig
+    engine: AsyncEngine
+    plugins: Plugins
+    http: aiohttp.ClientSession
+    adapters: dict[str, Adapter]
+    dispatcher: Dispatcher | None
+
+
+HUB = web.AppKey("hub", Hub)
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """How a hub process runs: which store, whether it dispatches, how it stops."""
+
+    store_url: str | None = None
+    dispatch: bool = True
+    worker: str | None = None
+    poll_interval: float = 0.5
+    shutdown_deadline: float = 30.0
+
+
+def hub_context(
+    config: HubConfig, options: RuntimeOptions
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup_ctx that starts the hub with the app and stops it, gracefully, with the app."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(options.store_url)
+        try:
+            await migrate(engine)
+            plugins = Plugins(make_plugin_manager())
+            infos = plugins.adapters()
+            problems = check_adapters(config, infos)
+            if problems:
+                raise ConfigError(problems)
+            # No global connection limit: each department's own limit is its bulkhead, and a
+            # shared pool would let one slow department hold connections the others need.
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                adapters = build_adapters(config, infos, http)
+                dispatcher = None
+                if options.dispatch:
+                    dispatcher = Dispatcher(
+                        engine,
+                        config.departments,
+                        adapters,
+                        worker=options.worker,
+                        poll_interval=options.poll_interval,
+                    )
+                app[HUB] = Hub(config, engine, plugins, http, adapters, dispatcher)
+                task = asyncio.create_task(dispatcher.run()) if dispatcher else None
+                try:
+                    yield
+                finally:
+                    if dispatcher is not None and task is not None:
+                        await dispatcher.stop(options.shutdown_deadline)
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+        finally:
+            await engine.dispose()
+
+    return context

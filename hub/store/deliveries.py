@@ -1,0 +1,144 @@
+"""Deliveries as a work queue: claimed under a lease, released to the steps that follow."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.delivery import DeliveryState
+from hub.store.tables import deliveries
+
+
+def _claimable(now: datetime) -> Any:
+    return and_(
+        deliveries.c.state == DeliveryState.PENDING,
+        or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
+        or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now),
+    )
+
+
+async def _department_lock(conn: AsyncConnection, department: str) -> None:
+    """Serialize claims for one department across processes, so its limit holds across them.
+
+    On PostgreSQL a transaction-scoped advisory lock; SQLite already serializes every writing
+    transaction (they begin IMMEDIATE), so there is nothing more to do there.
+    """
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32(f"hub.claim.{department}".encode())
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def leases_held(conn: AsyncConnection, department: str, now: datetime) -> int:
+    """How many deliveries of a department are leased by any hub process right now."""
+    result = await conn.execute(
+        select(func.count())
+        .select_from(deliveries)
+        .where(deliveries.c.department == department, deliveries.c.locked_until >= now)
+    )
+    return int(result.scalar_one())
+
+
+async def claim(
+    conn: AsyncConnection,
+    department: str,
+    *,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    now: datetime,
+) -> list[str]:
+    """Lease up to `limit` due deliveries of one department, minus those leased elsewhere.
+
+    `limit` is the department's concurrency; deliveries leased by any process count against it.
+    """
+    await _department_lock(conn, department)
+    room = limit - await leases_held(conn, department, now)
+    if room <= 0:
+        return []
+    query = (
+        select(deliveries.c.id)
+        .where(_claimable(now), deliveries.c.department == department)
+        .order_by(deliveries.c.next_attempt_at.nulls_first(), deliveries.c.created_at)
+        .limit(room)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list((await conn.execute(query)).scalars())
+    if ids:
+        await conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id.in_(ids), _claimable(now))
+            .values(locked_by=worker, locked_until=now + lease)
+        )
+    return ids
+
+
+async def due_departments(conn: AsyncConnection, now: datetime) -> list[str]:
+    """Departments that have deliveries due now, for the dispatcher to claim from."""
+    result = await conn.execute(select(deliveries.c.department).where(_claimable(now)).distinct())
+    return list(result.scalars())
+
+
+async def next_due(conn: AsyncConnection) -> datetime | None:
+    """When the earliest scheduled retry falls due."""
+    result = await conn.execute(
+        select(func.min(deliveries.c.next_attempt_at)).where(
+            deliveries.c.state == DeliveryState.PENDING
+        )
+    )
+    value: datetime | None = result.scalar_one()
+    return value
+
+
+async def get(conn: AsyncConnection, delivery_id: str) -> RowMapping | None:
+    """One delivery row."""
+    result = await conn.execute(select(deliveries).where(deliveries.c.id == delivery_id))
+    return result.mappings().first()
+
+
+async def update_leased(
+    conn: AsyncConnection, delivery_id: str, worker: str, values: Mapping[str, Any]
+) -> bool:
+    """Update a delivery only while this worker still holds its lease; False if it was lost."""
+    result = await conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id == delivery_id, deliveries.c.locked_by == worker)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def release_lease(conn: AsyncConnection, delivery_id: str, worker: str) -> None:
+    """Give a lease back without changing anything else (shutdown, lost race)."""
+    await conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id == delivery_id, deliveries.c.locked_by == worker)
+        .values(locked_by=None, locked_until=None)
+    )
+
+
+async def release_all(conn: AsyncConnection, worker: str) -> int:
+    """Give back every lease a worker holds; how many there were."""
+    result = await conn.execute(
+        deliveries.update()
+        .where(deliveries.c.locked_by == worker)
+        .values(locked_by=None, locked_until=None)
+    )
+    return result.rowcount
+
+
+async def set_state(
+    conn: AsyncConnection, delivery_id: str, state: DeliveryState, now: datetime, **values: Any
+) -> None:
+    """Move a delivery to a state (no lease needed: the caller owns it otherwise)."""
+    await conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id == delivery_id)
+        .values(state=state, updated_at=now, **values)
+    )

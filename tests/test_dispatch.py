@@ -1,0 +1,149 @@
+"""One application end to end: API → store → dispatcher → simulated departments, on both stores."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+
+from hub.store.tables import deliveries
+from tests.conftest import HubDriver, SimulatorControl, by_step
+from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION, HOUSEHOLD_TRANSFER, sample
+
+
+async def test_business_startup_runs_in_dag_order_and_passes_the_credit_code(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """Market regulation first; its credit code reaches the seal, tax and employer steps."""
+    view = await hub.delivered(await hub.submit(BUSINESS_STARTUP))
+    steps = by_step(view)
+    assert {d["state"] for d in steps.values()} == {"submitted"}
+    assert view["status"] == "in_progress"
+    credit_code = steps["company_registration"]["outputs"]["credit_code"]
+    for step in ("seal_engraving", "tax_registration", "employer_registration"):
+        assert steps[step]["inputs"] == {"credit_code": credit_code}
+    assert (await sim.received("public_security"))["cases"][0]["fields"][
+        "CreditCode"
+    ] == credit_code
+    assert (await sim.received("tax"))["cases"][0]["fields"]["Nsrsbh"] == credit_code
+    assert (await sim.received("social_security"))["cases"][0]["fields"]["tyshxydm"] == credit_code
+    registered = datetime.fromisoformat(steps["company_registration"]["attempts"][-1]["started_at"])
+    for step in ("seal_engraving", "tax_registration", "employer_registration"):
+        started = datetime.fromisoformat(steps[step]["attempts"][0]["started_at"])
+        assert started > registered
+
+
+async def test_household_transfer_passes_the_police_case_number_on(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """The insurance transfer receives the household case number the police returned."""
+    steps = by_step(await hub.delivered(await hub.submit(HOUSEHOLD_TRANSFER)))
+    case_no = steps["household_registration"]["receipt"]["reference"]
+    assert steps["insurance_transfer"]["inputs"] == {"household_case_no": case_no}
+    assert (await sim.received("social_security"))["cases"][0]["fields"]["hjbh"] == case_no
+
+
+async def test_independent_steps_run_in_parallel(hub: HubDriver, sim: SimulatorControl) -> None:
+    """The three steps after registration are in flight at the same time, not one by one."""
+    for department in ("public_security", "tax", "social_security"):
+        await sim.faults(department, latency=0.4)
+    steps = by_step(await hub.delivered(await hub.submit(BUSINESS_STARTUP)))
+    windows = []
+    for step in ("seal_engraving", "tax_registration", "employer_registration"):
+        [call] = steps[step]["attempts"]
+        start = datetime.fromisoformat(call["started_at"]).timestamp()
+        windows.append((start, start + call["duration_ms"] / 1000))
+    latest_start = max(start for start, _ in windows)
+    earliest_end = min(end for _, end in windows)
+    assert latest_start < earliest_end, f"calls did not overlap: {windows}"
+
+
+async def test_transient_failures_are_retried_until_accepted(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """Two busy answers from the tax bureau, then acceptance: three attempts in the sync log."""
+    await sim.faults("tax", fail_next=2, fail_kind="error")
+    steps = by_step(await hub.delivered(await hub.submit(BUSINESS_STARTUP)))
+    tax = steps["tax_registration"]
+    assert tax["state"] == "submitted"
+    assert [(a["number"], a["outcome"], a["error_code"]) for a in tax["attempts"]] == [
+        (1, "transient", "SW-E9999"),
+        (2, "transient", "SW-E9999"),
+        (3, "accepted", None),
+    ]
+    assert tax["attempts"][0]["fault_code"] == "soap:Server"
+    assert len({a["payload_sha256"] for a in tax["attempts"]}) == 1  # the same bytes every time
+    assert (await sim.received("tax"))["total_cases"] == 1
+
+
+async def test_timeout_is_transient_and_retried(hub: HubDriver, sim: SimulatorControl) -> None:
+    """A call that hangs past the department's timeout is retried, then accepted."""
+    hub.hub.adapters["social_security"].department = hub.hub.config.departments[
+        "social_security"
+    ].model_copy(update={"timeout": 0.3})
+    await sim.faults("social_security", fail_next=1, fail_kind="hang")
+    steps = by_step(await hub.delivered(await hub.submit(CARD_APPLICATION)))
+    calls = steps["card_application"]["attempts"]
+    assert [(a["outcome"], a["error_code"]) for a in calls] == [
+        ("transient", "timeout"),
+        ("accepted", None),
+    ]
+
+
+async def test_permanent_rejection_is_not_retried_and_stops_the_steps_after(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """A taken company name is refused once, with the regulator's code; nothing else is sent."""
+    application_id = await hub.submit(
+        sample("business.startup", company_name="示范市星辰科技有限公司")
+    )
+    view = await hub.delivered(application_id)
+    steps = by_step(view)
+    registration = steps["company_registration"]
+    assert registration["state"] == "rejected"
+    assert registration["department_status"]["code"] == "MR-4091"
+    assert "已被占用" in registration["department_status"]["message"]
+    assert [(a["outcome"], a["http_status"]) for a in registration["attempts"]] == [
+        ("permanent", 409)
+    ]
+    for step in ("seal_engraving", "tax_registration", "employer_registration"):
+        assert steps[step]["state"] == "cancelled"
+        assert steps[step]["attempts"] == []
+        assert steps[step]["last_error"]["code"] == "upstream_refused"
+    assert view["status"] == "rejected"
+    for department in ("public_security", "tax", "social_security"):
+        assert (await sim.received(department))["total_requests"] == 0
+
+
+async def test_attempts_record_sizes_hashes_and_timing(hub: HubDriver) -> None:
+    """Each sync-log row holds sizes, SHA-256 of request, response and stored payload, and time."""
+    view = await hub.delivered(await hub.submit(CARD_APPLICATION))
+    [call] = by_step(view)["card_application"]["attempts"]
+    assert call["request_bytes"] > 0
+    assert call["response_bytes"] > 0
+    assert len(call["request_sha256"]) == len(call["response_sha256"]) == 64
+    assert call["duration_ms"] > 0
+    assert call["http_status"] == 200
+    async with hub.hub.engine.connect() as conn:
+        payload = (await conn.execute(select(deliveries.c.payload))).scalar_one()
+    assert call["payload_sha256"] == hashlib.sha256(payload).hexdigest()
+    # A form post carries no security header, so the wire bytes are the stored payload itself.
+    assert call["request_sha256"] == call["payload_sha256"]
+
+
+async def test_every_call_carries_the_application_id_and_delivery_key(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """Departments see X-Hub-Application-Id and X-Hub-Delivery-Key on each submission."""
+    application_id = await hub.submit(BUSINESS_STARTUP)
+    steps = by_step(await hub.delivered(application_id))
+    keys = {d["department"]: d["delivery_key"] for d in steps.values()}
+    for department, key in keys.items():
+        traces = (await sim.received(department))["traces"]
+        assert {"application_id": application_id, "delivery_key": key} in [
+            {"application_id": t["application_id"], "delivery_key": t["delivery_key"]}
+            for t in traces
+        ]
+        [case] = (await sim.received(department))["cases"]
+        assert (case["delivery_key"], case["application_id"]) == (key, application_id)

@@ -1,0 +1,89 @@
+"""The store as a work queue, on SQLite and PostgreSQL: migrations, claims, leases, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.applications import file_application
+from hub.config import HubConfig
+from hub.store import deliveries as delivery_store
+from hub.store.engine import create_engine, migrate, migration_status
+from hub.store.types import utcnow
+from tests.samples import CARD_APPLICATION
+
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated store."""
+    engine = create_engine(store_url)
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def file_cards(engine: AsyncEngine, config: HubConfig, count: int) -> None:
+    """`count` card applications: one pending social_security delivery each."""
+    for _ in range(count):
+        await file_application(engine, config.catalog, None, CARD_APPLICATION)
+
+
+async def claim(engine: AsyncEngine, worker: str, limit: int, now=None) -> list[str]:
+    async with engine.begin() as conn:
+        return await delivery_store.claim(
+            conn, "social_security", worker=worker, limit=limit, lease=LEASE, now=now or utcnow()
+        )
+
+
+async def test_migrations_reach_head_and_can_run_again(engine: AsyncEngine) -> None:
+    """A migrated store is at the newest revision; migrating again changes nothing."""
+    current, head = await migration_status(engine)
+    assert current == head is not None
+    await migrate(engine)
+    assert await migration_status(engine) == (current, head)
+
+
+async def test_department_limit_counts_every_workers_leases(
+    engine: AsyncEngine, config: HubConfig
+) -> None:
+    """With 3 allowed at once, a second worker gets nothing while the first holds 3 leases."""
+    await file_cards(engine, config, 5)
+    first = await claim(engine, "worker-a", 3)
+    assert len(first) == 3
+    assert await claim(engine, "worker-b", 3) == []
+    later = utcnow() + LEASE + timedelta(seconds=1)  # worker-a died; its leases ran out
+    taken_over = await claim(engine, "worker-b", 3, now=later)
+    assert len(taken_over) == 3
+    assert set(taken_over) & set(first)  # expired leases are claimable again
+
+
+async def test_given_back_leases_are_claimable_at_once(
+    engine: AsyncEngine, config: HubConfig
+) -> None:
+    """release_all frees a stopping worker's deliveries for the others without waiting."""
+    await file_cards(engine, config, 2)
+    first = await claim(engine, "worker-a", 2)
+    async with engine.begin() as conn:
+        assert await delivery_store.release_all(conn, "worker-a") == 2
+    assert sorted(await claim(engine, "worker-b", 2)) == sorted(first)
+
+
+async def test_concurrent_claims_never_hand_out_one_delivery_twice(
+    store_url: str, engine: AsyncEngine, config: HubConfig
+) -> None:
+    """Four workers with their own connections claim at once: no overlap, the limit holds."""
+    await file_cards(engine, config, 12)
+    engines = [create_engine(store_url) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(claim(e, f"worker-{i}", 5) for i, e in enumerate(engines)))
+    finally:
+        for e in engines:
+            await e.dispose()
+    claimed = [d for result in results for d in result]
+    assert len(claimed) == len(set(claimed)) == 5
