@@ -166,13 +166,6 @@ def simulate(
     help="Store URL (default: var/hub.db).",
 )
 @click.option("--no-dispatch", is_flag=True, help="Serve the API only; other processes deliver.")
-@click.option(
-    "--shutdown-deadline",
-    type=float,
-    default=30.0,
-    show_default=True,
-    help="Seconds in-flight calls may take to finish after SIGTERM.",
-)
 def serve(
     config_dir: Path,
     env_files: tuple[Path, ...],
@@ -180,7 +173,6 @@ def serve(
     port: int | None,
     store_url: str | None,
     no_dispatch: bool,
-    shutdown_deadline: float,
 ) -> None:
     """Run the hub: the API, and the dispatcher carrying deliveries to the departments."""
     from aiohttp import web
@@ -189,13 +181,11 @@ def serve(
     from hub.runtime import RuntimeOptions
 
     config = load(config_dir, env_files)
-    options = RuntimeOptions(
-        store_url=store_url, dispatch=not no_dispatch, shutdown_deadline=shutdown_deadline
-    )
+    options = RuntimeOptions(store_url=store_url, dispatch=not no_dispatch)
     web.run_app(
         create_app(config, options),
-        host=host or config.hub.api.host,
-        port=port if port is not None else config.hub.api.port,
+        host=host or config.settings.api.host,
+        port=port if port is not None else config.settings.api.port,
         print=lambda message: click.echo(message, err=True),
         access_log_format='%a "%r" %s %b %Tf',
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,22 +15,53 @@ from hub.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, 
 from hub.departments import Department, read_departments
 
 
-class ApiSettings(BaseModel):
-    """Where `hub serve` listens."""
-
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CenterSettings(_Section):
+    """[hub]: who this deployment is."""
+
+    name: str = "One Window Hub"
+
+
+class ApiSettings(_Section):
+    """[api]: where `hub serve` listens."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=0, le=65535)
 
 
-class HubSettings(BaseModel):
-    """Settings of the hub itself, from config/hub.toml."""
+class DispatchSettings(_Section):
+    """[dispatch]: how each hub process looks for work and lets go of it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    poll_interval: float = Field(default=0.5, gt=0, le=60, description="seconds between looks")
+    lease_margin: float = Field(
+        default=30.0, ge=0, le=3600, description="seconds a lease outlasts its longest claim"
+    )
+    shutdown_deadline: float = Field(
+        default=30.0, ge=0, le=3600, description="seconds calls in flight get after SIGTERM"
+    )
 
-    name: str = "One Window Hub"
+
+ROLE = r"^(frontend|operator|department:[a-z][a-z0-9_]*)$"
+
+
+class ApiClient(_Section):
+    """[[clients]]: one caller of the API, its roles, and the SHA-256 of its bearer token."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    roles: tuple[Annotated[str, Field(pattern=ROLE)], ...] = Field(min_length=1)
+    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class HubSettings(_Section):
+    """config/hub.toml: the hub itself, its API and its clients."""
+
+    hub: CenterSettings = CenterSettings()
     api: ApiSettings = ApiSettings()
+    dispatch: DispatchSettings = DispatchSettings()
+    clients: tuple[ApiClient, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,7 +69,7 @@ class HubConfig:
     """Everything the configuration directory holds, loaded and validated together."""
 
     directory: Path
-    hub: HubSettings
+    settings: HubSettings
     departments: Mapping[str, Department]
     catalog: Catalog
 
@@ -51,7 +83,7 @@ def _load_hub_settings(path: Path) -> HubSettings:
         return HubSettings()
     data = read_toml(path)
     try:
-        return HubSettings.model_validate(data.get("hub", {}) | {"api": data.get("api", {})})
+        return HubSettings.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ConfigError(problems_from_pydantic(path, exc)) from exc
 
@@ -74,6 +106,17 @@ def load_config(directory: Path) -> HubConfig:
         catalog = load_catalog(directory / "matters", codes)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    for i, client in enumerate(hub.clients):
+        for j, role in enumerate(client.roles):
+            department = role.partition(":")[2]
+            if department and department not in codes:
+                problems.append(
+                    ConfigProblem(
+                        directory / "hub.toml",
+                        f"clients[{i}].roles[{j}]",
+                        f"no department {department!r}",
+                    )
+                )
     if problems:
         raise ConfigError(problems)
     return HubConfig(directory, hub, departments, catalog)

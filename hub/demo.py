@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -101,14 +102,19 @@ async def run_demo(
     )
     runner: web.AppRunner | None = None
     try:
-        app = create_app(config, RuntimeOptions(store_url=store_url, poll_interval=0.2))
+        app = create_app(config, RuntimeOptions(store_url=store_url))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, config.hub.api.host, config.hub.api.port)
+        site = web.TCPSite(runner, config.settings.api.host, config.settings.api.port)
         await site.start()
-        base = f"http://{config.hub.api.host}:{config.hub.api.port}"
+        base = f"http://{config.settings.api.host}:{config.settings.api.port}"
         console.print(f"hub API on {base}/api/v1  (matters: {base}/api/v1/matters)")
-        async with aiohttp.ClientSession(base) as http:
+        token = os.environ.get("HUB_DEMO_FRONTEND_TOKEN", "")
+        if not token:
+            console.print("[red]HUB_DEMO_FRONTEND_TOKEN is not set (config/demo/demo.env sets it)[/]")
+            return 2
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(base, headers=headers) as http:
             ids = []
             for data in demo_applications(config):
                 async with http.post("/api/v1/applications", json=data) as response:

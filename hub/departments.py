@@ -51,6 +51,13 @@ class RetryPolicy(_Strict):
         return self
 
 
+class BreakerPolicy(_Strict):
+    """When to stop calling a department that keeps failing, and for how long."""
+
+    failures: int = Field(default=5, ge=1, le=1000, description="failures in a row that open it")
+    cooldown: float = Field(default=30.0, gt=0, le=86400, description="seconds before one probe")
+
+
 class Department(_Strict):
     """One department's legacy system as the hub reaches it."""
 
@@ -61,6 +68,7 @@ class Department(_Strict):
     timeout: float = Field(default=10.0, gt=0, le=600, description="seconds per call")
     concurrency: int = Field(default=4, ge=1, le=1000)
     retry: RetryPolicy = RetryPolicy()
+    breaker: BreakerPolicy = BreakerPolicy()
     credentials: dict[str, EnvCredential] = {}
     options: dict[str, Any] = {}
 

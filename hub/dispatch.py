@@ -35,6 +35,7 @@ from hub.adapter import (
     supports,
 )
 from hub.catalog import Step
+from hub.config import DispatchSettings
 from hub.delivery import ACCEPTED, BLOCKING, DeliveryState, aggregate, resolve_inputs
 from hub.departments import Department, RetryPolicy
 from hub.privacy import scrub_text
@@ -57,13 +58,13 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
 
 
-def lease_for(department: Department) -> timedelta:
-    """Long enough for every quick try and wait of one claim, with room to spare."""
+def lease_for(department: Department, margin: float) -> timedelta:
+    """Long enough for every quick try and wait of one claim, plus a margin."""
     policy = department.retry
     seconds = policy.quick_attempts * (
         department.timeout + policy.quick_backoff_max + policy.jitter
     )
-    return timedelta(seconds=seconds + 30)
+    return timedelta(seconds=seconds + margin)
 
 
 def scheduled_backoff(policy: RetryPolicy, attempts: int) -> float:
@@ -118,14 +119,14 @@ class Dispatcher:
         departments: Mapping[str, Department],
         adapters: Mapping[str, Adapter],
         *,
+        settings: DispatchSettings | None = None,
         worker: str | None = None,
-        poll_interval: float = 0.5,
     ) -> None:
         self.engine = engine
         self.departments = departments
         self.adapters = adapters
+        self.settings = settings or DispatchSettings()
         self.worker = worker or worker_name()
-        self.poll_interval = poll_interval
         self.wake = asyncio.Event()
         self.stopping = False
         self.in_flight: Counter[str] = Counter()
@@ -148,16 +149,16 @@ class Dispatcher:
                 except Exception:
                     log.exception("dispatcher.claim_failed")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+                    await asyncio.wait_for(self.wake.wait(), self.settings.poll_interval)
         finally:
             self.running = False
 
-    async def stop(self, deadline: float = 30.0) -> None:
+    async def stop(self) -> None:
         """Stop claiming, let calls in flight finish up to the deadline, give back every lease."""
         self.stopping = True
         self.wake.set()
         if self.tasks:
-            _, late = await asyncio.wait(set(self.tasks), timeout=deadline)
+            _, late = await asyncio.wait(set(self.tasks), timeout=self.settings.shutdown_deadline)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
@@ -183,7 +184,7 @@ class Dispatcher:
                     code,
                     worker=self.worker,
                     limit=min(room, department.concurrency),
-                    lease=lease_for(department),
+                    lease=lease_for(department, self.settings.lease_margin),
                     now=now,
                 )
             for delivery_id in ids:
@@ -343,7 +344,7 @@ class Dispatcher:
         department = self.departments[row["department"]]
         started = utcnow()
         values: dict[str, Any] = {
-            "locked_until": started + lease_for(department),
+            "locked_until": started + lease_for(department, self.settings.lease_margin),
             "updated_at": started,
         }
         if kind == "submit":

@@ -45,8 +45,6 @@ class RuntimeOptions:
     store_url: str | None = None
     dispatch: bool = True
     worker: str | None = None
-    poll_interval: float = 0.5
-    shutdown_deadline: float = 30.0
 
 
 def hub_context(
@@ -74,8 +72,8 @@ def hub_context(
                         engine,
                         config.departments,
                         adapters,
+                        settings=config.settings.dispatch,
                         worker=options.worker,
-                        poll_interval=options.poll_interval,
                     )
                 app[HUB] = Hub(config, engine, plugins, http, adapters, dispatcher)
                 task = asyncio.create_task(dispatcher.run()) if dispatcher else None
@@ -83,7 +81,7 @@ def hub_context(
                     yield
                 finally:
                     if dispatcher is not None and task is not None:
-                        await dispatcher.stop(options.shutdown_deadline)
+                        await dispatcher.stop()
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task

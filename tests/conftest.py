@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from hub.adapter import Adapter
 from hub.api.app import create_app
-from hub.config import HubConfig, load_config
+from hub.config import DispatchSettings, HubConfig, load_config
 from hub.plugins import Plugins, make_plugin_manager
 from hub.registry import build_adapters
 from hub.runtime import HUB, Hub, RuntimeOptions
@@ -146,7 +146,9 @@ def fast(config: HubConfig, **retry: Any) -> HubConfig:
         code: dept.model_copy(update={"retry": dept.retry.model_copy(update=FAST_RETRY | retry)})
         for code, dept in config.departments.items()
     }
-    return dataclasses.replace(config, departments=departments)
+    dispatch = DispatchSettings(poll_interval=0.05, lease_margin=1.0, shutdown_deadline=5.0)
+    settings = config.settings.model_copy(update={"dispatch": dispatch})
+    return dataclasses.replace(config, departments=departments, settings=settings)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -178,11 +180,33 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         await admin.close()
 
 
+FRONTEND = "demo-frontend-token"
+OPERATOR = "demo-operator-token"
+TAX_IT = "demo-tax-callback-token"
+
+
 class HubDriver:
     """Drives a running hub over its HTTP API, as the center's frontend does."""
 
     def __init__(self, client: TestClient[web.Request, web.Application]) -> None:
         self.client = client
+
+    def request(
+        self, method: str, path: str, *, token: str | None = FRONTEND, **kwargs: Any
+    ) -> Any:
+        """An API request with a client's bearer token (the window frontend's by default)."""
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {token}")
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """GET with a token."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        """POST with a token."""
+        return self.request("POST", path, **kwargs)
 
     @property
     def hub(self) -> Hub:
@@ -191,14 +215,14 @@ class HubDriver:
 
     async def submit(self, data: dict[str, Any]) -> str:
         """POST an application; its id once the hub acknowledged it with 202."""
-        response = await self.client.post("/api/v1/applications", json=data)
+        response = await self.post("/api/v1/applications", json=data)
         body = await response.json()
         assert response.status == 202, body
         return str(body["id"])
 
     async def view(self, application_id: str) -> dict[str, Any]:
         """GET an application."""
-        response = await self.client.get(f"/api/v1/applications/{application_id}")
+        response = await self.get(f"/api/v1/applications/{application_id}")
         assert response.status == 200
         view: dict[str, Any] = await response.json()
         return view
@@ -233,7 +257,7 @@ def by_step(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def hub_options(store_url: str) -> RuntimeOptions:
     """How the hub under test runs: on the store under test, polling often."""
-    return RuntimeOptions(store_url=store_url, poll_interval=0.05, shutdown_deadline=5)
+    return RuntimeOptions(store_url=store_url)
 
 
 @pytest.fixture

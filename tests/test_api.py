@@ -36,7 +36,7 @@ async def test_application_and_deliveries_are_committed_before_the_202(
     hub: HubDriver, store_url: str
 ) -> None:
     """When 202 arrives, another connection already sees the application and all its steps."""
-    response = await hub.client.post("/api/v1/applications", json=BUSINESS_STARTUP)
+    response = await hub.post("/api/v1/applications", json=BUSINESS_STARTUP)
     assert response.status == 202
     body = await response.json()
     assert response.headers["Location"] == f"/api/v1/applications/{body['id']}"
@@ -84,7 +84,7 @@ async def test_every_field_problem_is_listed_and_nothing_is_stored(hub: HubDrive
     data: dict[str, Any] = copy.deepcopy(HOUSEHOLD_TRANSFER)
     data["applicant"].update(id_number="110105199003074519", phone="12345", nickname="x")
     del data["form"]["move_date"]
-    response = await hub.client.post("/api/v1/applications", json=data)
+    response = await hub.post("/api/v1/applications", json=data)
     assert response.status == 422
     assert response.content_type == PROBLEM
     body = await response.json()
@@ -102,7 +102,7 @@ async def test_every_field_problem_is_listed_and_nothing_is_stored(hub: HubDrive
 
 async def test_unknown_matter_is_422_naming_the_matters_offered(hub: HubDriver) -> None:
     """A matter the catalog lacks is a field problem at `matter`."""
-    response = await hub.client.post(
+    response = await hub.post(
         "/api/v1/applications", json={**HOUSEHOLD_TRANSFER, "matter": "pet.licence"}
     )
     assert response.status == 422
@@ -113,7 +113,7 @@ async def test_unknown_matter_is_422_naming_the_matters_offered(hub: HubDriver) 
 
 async def test_wrong_applicant_kind_for_the_matter_is_422(hub: HubDriver) -> None:
     """A company cannot file a household transfer."""
-    response = await hub.client.post(
+    response = await hub.post(
         "/api/v1/applications",
         json={**HOUSEHOLD_TRANSFER, "applicant": BUSINESS_STARTUP["applicant"]},
     )
@@ -136,7 +136,7 @@ async def test_bad_bodies_are_problems_that_change_nothing(
     hub: HubDriver, body: bytes, content_type: str, status: int
 ) -> None:
     """Malformed JSON 400, not an object 422, not JSON 415, too large 413: all problem+json."""
-    response = await hub.client.post(
+    response = await hub.post(
         "/api/v1/applications", data=body, headers={"Content-Type": content_type}
     )
     assert response.status == status
@@ -150,14 +150,14 @@ async def test_bad_bodies_are_problems_that_change_nothing(
 async def test_unknown_application_and_route_are_404_problems(hub: HubDriver) -> None:
     """Unknown ids and unknown paths answer problem+json too."""
     for path in ("/api/v1/applications/01M8CT1A76AV1H1KAQ2G1R85MD", "/api/v1/nothing"):
-        response = await hub.client.get(path)
+        response = await hub.get(path)
         assert response.status == 404
         assert response.content_type == PROBLEM
 
 
 async def test_wrong_method_is_405_with_allow(hub: HubDriver) -> None:
     """DELETE on the collection is not allowed, and the answer says what is."""
-    response = await hub.client.delete("/api/v1/applications")
+    response = await hub.request("DELETE", "/api/v1/applications")
     assert response.status == 405
     assert response.content_type == PROBLEM
     assert "POST" in response.headers["Allow"]
@@ -165,7 +165,7 @@ async def test_wrong_method_is_405_with_allow(hub: HubDriver) -> None:
 
 async def test_matters_describe_fields_steps_and_time_limits(hub: HubDriver) -> None:
     """The frontend builds its forms from /api/v1/matters."""
-    response = await hub.client.get("/api/v1/matters")
+    response = await hub.get("/api/v1/matters")
     matters = {m["code"]: m for m in (await response.json())["items"]}
     startup = matters["business.startup"]
     assert startup["applicant"] == ["organization"]
@@ -181,7 +181,7 @@ async def test_matters_describe_fields_steps_and_time_limits(hub: HubDriver) -> 
 
 async def test_request_id_is_echoed_and_made_when_missing(hub: HubDriver) -> None:
     """X-Request-Id from the caller comes back; without one, the hub makes one."""
-    response = await hub.client.get("/api/v1/matters", headers={"X-Request-Id": "window-7-0042"})
+    response = await hub.get("/api/v1/matters", headers={"X-Request-Id": "window-7-0042"})
     assert response.headers["X-Request-Id"] == "window-7-0042"
-    response = await hub.client.get("/api/v1/nothing")
+    response = await hub.get("/api/v1/nothing")
     assert len(response.headers["X-Request-Id"]) == 26

@@ -6,14 +6,16 @@ from aiohttp import web
 
 from hub.api import applications, health, matters
 from hub.api.body import MAX_BODY
-from hub.api.middlewares import problems, request_id
+from hub.api.middlewares import authentication, problems, request_id
 from hub.config import HubConfig
 from hub.runtime import RuntimeOptions, hub_context
 
 
 def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.Application:
     """A web app serving the API, with the hub started and stopped alongside it."""
-    app = web.Application(middlewares=[request_id, problems], client_max_size=MAX_BODY)
+    app = web.Application(
+        middlewares=[request_id, problems, authentication], client_max_size=MAX_BODY
+    )
     app.cleanup_ctx.append(hub_context(config, options or RuntimeOptions()))
     for module in (applications, matters, health):
         app.router.add_routes(module.routes)

@@ -7,12 +7,14 @@ from aiohttp import web
 from hub.api.body import json_object
 from hub.api.problems import ProblemError
 from hub.applications import application_view, file_application
+from hub.auth import FRONTEND, allow
 from hub.runtime import HUB
 
 routes = web.RouteTableDef()
 
 
 @routes.post("/api/v1/applications")
+@allow(FRONTEND)
 async def submit(request: web.Request) -> web.Response:
     """File an application; 202 once it and its deliveries are committed, never before."""
     hub = request.app[HUB]
@@ -29,6 +31,7 @@ async def submit(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/applications/{id}")
+@allow(FRONTEND)
 async def read(request: web.Request) -> web.Response:
     """One application: masked record, aggregated status and every delivery with its calls."""
     view = await application_view(request.app[HUB].engine, request.match_info["id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import text
 
+from hub.auth import public
 from hub.runtime import HUB
 from hub.store.engine import migration_status
 
@@ -12,12 +13,14 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/healthz")
+@public
 async def healthz(request: web.Request) -> web.Response:
     """The process is up and serving."""
     return web.json_response({"status": "ok"})
 
 
 @routes.get("/readyz")
+@public
 async def readyz(request: web.Request) -> web.Response:
     """Ready for traffic: the store answers, its schema is current, the dispatcher runs."""
     hub = request.app[HUB]

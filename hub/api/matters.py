@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.auth import FRONTEND, allow
 from hub.catalog import Matter
 from hub.runtime import HUB
 
@@ -32,6 +33,7 @@ def matter_view(matter: Matter) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/matters")
+@allow(FRONTEND)
 async def list_matters(request: web.Request) -> web.Response:
     """Every matter of the catalog."""
     catalog = request.app[HUB].config.catalog

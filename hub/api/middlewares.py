@@ -10,12 +10,15 @@ from aiohttp import web
 from ulid import ULID
 
 from hub.api.problems import ProblemError, problem
+from hub.auth import Caller, authenticate, roles_of
 from hub.problems import ValidationProblem
+from hub.runtime import HUB
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("hub.api")
 REQUEST_ID = "X-Request-Id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+CALLER = web.RequestKey("caller", Caller)
 
 
 @web.middleware
@@ -65,3 +68,36 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             "the hub failed unexpectedly; the request id identifies it in the logs",
             kind="internal",
         )
+
+
+@web.middleware
+async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bearer token → caller; 401 without a valid one, 403 for a role the route does not allow."""
+    match = request.match_info
+    if match.http_exception is not None:  # no such route: let it be answered 404/405
+        return await handler(request)
+    allowed = roles_of(match.handler)
+    if allowed is None:
+        return await handler(request)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    caller = None
+    if scheme.lower() == "bearer" and token:
+        caller = authenticate(token.strip(), request.app[HUB].config.settings.clients)
+    if caller is None:
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            "send Authorization: Bearer <token> with a token the hub knows",
+            kind="unauthorized",
+            headers={"WWW-Authenticate": 'Bearer realm="one-window-hub"'},
+        )
+    if not caller.may(allowed):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"client {caller.name!r} lacks the role this needs ({', '.join(sorted(allowed))})",
+            kind="forbidden",
+        )
+    request[CALLER] = caller
+    with structlog.contextvars.bound_contextvars(client=caller.name):
+        return await handler(request)
