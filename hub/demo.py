@@ -111,7 +111,7 @@ async def run_demo(
         console.print(f"hub API on {base}/api/v1  (matters: {base}/api/v1/matters)")
         token = os.environ.get("HUB_DEMO_FRONTEND_TOKEN", "")
         if not token:
-            console.print("[red]HUB_DEMO_FRONTEND_TOKEN is not set (config/demo/demo.env sets it)[/]")
+            console.print("[red]HUB_DEMO_FRONTEND_TOKEN is not set (see config/demo/demo.env)[/]")
             return 2
         headers = {"Authorization": f"Bearer {token}"}
         async with aiohttp.ClientSession(base, headers=headers) as http:

@@ -13,7 +13,7 @@ import os
 import random
 import socket
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 import tenacity
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.adapter import (
     Adapter,
@@ -36,13 +36,16 @@ from hub.adapter import (
 )
 from hub.catalog import Step
 from hub.config import DispatchSettings
-from hub.delivery import ACCEPTED, BLOCKING, DeliveryState, aggregate, resolve_inputs
+from hub.delivery import DeliveryState
 from hub.departments import Department, RetryPolicy
+from hub.flow import settle
 from hub.privacy import scrub_text
 from hub.record import ApplicationRecord
 from hub.store import applications as app_store
 from hub.store import attempts as attempt_store
+from hub.store import breakers as breaker_store
 from hub.store import deliveries as delivery_store
+from hub.store.breakers import BreakerState
 from hub.store.types import utcnow
 from hub.transports.exchange import Exchange, recording
 
@@ -88,8 +91,10 @@ def _wait(policy: RetryPolicy) -> Any:
     return wait
 
 
-def _stop(policy: RetryPolicy) -> Any:
+def _stop(policy: RetryPolicy, halted: Any) -> Any:
     def stop(state: tenacity.RetryCallState) -> bool:
+        if halted():  # the department's breaker opened: no more calls until its probe
+            return True
         error = state.outcome.exception() if state.outcome else None
         # A long Retry-After is not waited out while holding a lease: it is scheduled instead.
         too_long = (
@@ -130,6 +135,9 @@ class Dispatcher:
         self.wake = asyncio.Event()
         self.stopping = False
         self.in_flight: Counter[str] = Counter()
+        self.breakers: dict[str, RowMapping] = {}
+        self.tripped: set[str] = set()
+        self.success_noted: dict[str, float] = defaultdict(float)
         self.tasks: set[asyncio.Task[None]] = set()
         self.running = False
 
@@ -170,22 +178,33 @@ class Dispatcher:
         now = utcnow()
         async with self.engine.connect() as conn:
             due = await delivery_store.due_departments(conn, now)
+            breakers = await breaker_store.all_breakers(conn)
             await conn.commit()
+        self.breakers = breakers
         for code in due:
             department = self.departments.get(code)
             if department is None or code not in self.adapters:
                 continue
-            room = department.concurrency - self.in_flight[code]
-            if room <= 0:
+            if self.in_flight[code] >= department.concurrency:
                 continue
+            lease = lease_for(department, self.settings.lease_margin)
+            most = None
             async with self.engine.begin() as conn:
+                breaker = breakers.get(code)
+                if breaker is not None and breaker["state"] != BreakerState.CLOSED:
+                    # Open (or being probed by another process): only the probe's taker calls.
+                    if not await breaker_store.take_probe(conn, code, self.worker, now, lease):
+                        continue
+                    log.info("breaker.probing", department=code)
+                    most = 1
                 ids = await delivery_store.claim(
                     conn,
                     code,
                     worker=self.worker,
-                    limit=min(room, department.concurrency),
-                    lease=lease_for(department, self.settings.lease_margin),
+                    limit=department.concurrency,
+                    lease=lease,
                     now=now,
+                    most=most,
                 )
             for delivery_id in ids:
                 self.in_flight[code] += 1
@@ -297,7 +316,7 @@ class Dispatcher:
         policy = self.departments[row["department"]].retry
         number = row["attempts"]
         retrying = tenacity.AsyncRetrying(
-            stop=_stop(policy),
+            stop=_stop(policy, lambda: row["department"] in self.tripped),
             wait=_wait(policy),
             retry=tenacity.retry_if_exception_type(TransientError),
             reraise=True,
@@ -372,7 +391,7 @@ class Dispatcher:
             with recording() as exchanges:
                 result = await self._outcome(call, kind)
             duration_ms = (time.perf_counter() - start) * 1000
-            await self._finish(attempt_id, result, exchanges, duration_ms)
+            await self._finish(attempt_id, row["department"], result, exchanges, duration_ms)
         return result
 
     async def _outcome(self, call: Any, kind: str) -> _Try:
@@ -395,8 +414,41 @@ class Dispatcher:
             return _Try("found" if value is not None else "not_found", receipt=value)
         return _Try("accepted", receipt=value)
 
+    async def _breaker_after(self, conn: AsyncConnection, code: str, result: _Try) -> None:
+        """Count a failure towards the department's breaker, or close it on an answer."""
+        now = utcnow()
+        if result.outcome == "transient":
+            assert result.error is not None
+            policy = self.departments[code].breaker
+            state = await breaker_store.record_failure(
+                conn,
+                code,
+                result.error.code,
+                threshold=policy.failures,
+                cooldown=timedelta(seconds=policy.cooldown),
+                now=now,
+            )
+            if state is BreakerState.OPEN and code not in self.tripped:
+                self.tripped.add(code)
+                log.warning("breaker.opened", department=code, cooldown=policy.cooldown)
+            return
+        seen = self.breakers.get(code)
+        clean = seen is None or (seen["state"] == BreakerState.CLOSED and seen["failures"] == 0)
+        # A healthy department's time of last success is refreshed at most once a second.
+        if clean and code not in self.tripped and time.monotonic() - self.success_noted[code] < 1:
+            return
+        self.success_noted[code] = time.monotonic()
+        if await breaker_store.record_success(conn, code, now):
+            log.info("breaker.closed", department=code)
+        self.tripped.discard(code)
+
     async def _finish(
-        self, attempt_id: int, result: _Try, exchanges: list[Exchange], duration_ms: float
+        self,
+        attempt_id: int,
+        department: str,
+        result: _Try,
+        exchanges: list[Exchange],
+        duration_ms: float,
     ) -> None:
         last = exchanges[-1] if exchanges else None
         error = result.error
@@ -415,6 +467,7 @@ class Dispatcher:
         }
         async with self.engine.begin() as conn:
             await attempt_store.finish(conn, attempt_id, values)
+            await self._breaker_after(conn, department, result)
         log.info(
             "attempt.finished",
             outcome=result.outcome,
@@ -449,7 +502,7 @@ class Dispatcher:
             )
             if not accepted:
                 raise LeaseLost
-            await self._after_change(conn, row["application_id"], now)
+            await self._settled(conn, row["application_id"], now)
         log.info("delivery.accepted", reference=receipt.reference)
 
     async def _reject(self, row: RowMapping, error: PermanentError) -> None:
@@ -474,7 +527,7 @@ class Dispatcher:
             )
             if not done:
                 raise LeaseLost
-            await self._after_change(conn, row["application_id"], now)
+            await self._settled(conn, row["application_id"], now)
         log.warning("delivery.rejected", error_code=error.code)
 
     async def _fail(self, row: RowMapping, code: str, message: str) -> None:
@@ -496,7 +549,7 @@ class Dispatcher:
             )
             if not done:
                 raise LeaseLost
-            await self._after_change(conn, row["application_id"], now)
+            await self._settled(conn, row["application_id"], now)
         log.error("delivery.failed", error_code=code)
 
     async def _reschedule(self, row: RowMapping, error: TransientError) -> None:
@@ -527,7 +580,7 @@ class Dispatcher:
             if not await delivery_store.update_leased(conn, row["id"], self.worker, values):
                 raise LeaseLost
             if values.get("state") == DeliveryState.DEAD:
-                await self._after_change(conn, row["application_id"], now)
+                await self._settled(conn, row["application_id"], now)
         if values.get("state") == DeliveryState.DEAD:
             log.error("delivery.dead", error_code=error.code, attempts=current["attempts"])
         else:
@@ -537,36 +590,6 @@ class Dispatcher:
                 at=values["next_attempt_at"].isoformat(),
             )
 
-    async def _after_change(self, conn: Any, application_id: str, now: datetime) -> None:
-        """Release waiting steps whose predecessors are all accepted; cancel those that never can
-        go; store the application's new status. Runs in the caller's transaction."""
-        rows = await app_store.deliveries_of(conn, application_id)
-        by_step = {r["step"]: r for r in rows}
-        states = {r["step"]: DeliveryState(r["state"]) for r in rows}
-        for r in rows:
-            if states[r["step"]] is not DeliveryState.WAITING:
-                continue
-            before = [states[name] for name in r["after"]]
-            if all(s in ACCEPTED for s in before):
-                outputs = {name: by_step[name]["outputs"] or {} for name in r["after"]}
-                await delivery_store.set_state(
-                    conn,
-                    r["id"],
-                    DeliveryState.PENDING,
-                    now,
-                    inputs=resolve_inputs(r["uses"], outputs),
-                )
-                states[r["step"]] = DeliveryState.PENDING
-            elif any(s in {DeliveryState.REJECTED, DeliveryState.CANCELLED} for s in before):
-                blocked = next(n for n in r["after"] if states[n] in BLOCKING)
-                await delivery_store.set_state(
-                    conn,
-                    r["id"],
-                    DeliveryState.CANCELLED,
-                    now,
-                    last_error_code="upstream_refused",
-                    last_error_message=f"not sent: step {blocked} was {states[blocked]}",
-                )
-                states[r["step"]] = DeliveryState.CANCELLED
-        await app_store.set_status(conn, application_id, aggregate(states.values()), now)
+    async def _settled(self, conn: AsyncConnection, application_id: str, now: datetime) -> None:
+        await settle(conn, application_id, now)
         self.wake.set()

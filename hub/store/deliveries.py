@@ -52,13 +52,16 @@ async def claim(
     limit: int,
     lease: timedelta,
     now: datetime,
+    most: int | None = None,
 ) -> list[str]:
-    """Lease up to `limit` due deliveries of one department, minus those leased elsewhere.
+    """Lease due deliveries of one department: as many as its limit leaves room for, at most `most`.
 
     `limit` is the department's concurrency; deliveries leased by any process count against it.
     """
     await _department_lock(conn, department)
     room = limit - await leases_held(conn, department, now)
+    if most is not None:
+        room = min(room, most)
     if room <= 0:
         return []
     query = (
@@ -142,3 +145,54 @@ async def set_state(
         .where(deliveries.c.id == delivery_id)
         .values(state=state, updated_at=now, **values)
     )
+
+
+REPLAYABLE = (DeliveryState.DEAD, DeliveryState.FAILED)
+
+
+async def replay(conn: AsyncConnection, delivery_id: str, now: datetime) -> RowMapping | None:
+    """Make a dead letter (or a failed delivery) due again, with a fresh retry budget.
+
+    The delivery key stays, so a department that already has the filing recognizes it; a dead
+    letter keeps its stored payload, so the same bytes go out. Returns the row as it was, or
+    None when there is no such delivery or it is not dead or failed.
+    """
+    row = await get(conn, delivery_id)
+    if row is None or row["state"] not in REPLAYABLE:
+        return None
+    await conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id == delivery_id, deliveries.c.state.in_(REPLAYABLE))
+        .values(
+            state=DeliveryState.PENDING,
+            next_attempt_at=None,
+            retry_base=deliveries.c.attempts,
+            first_attempt_at=None,
+            locked_by=None,
+            locked_until=None,
+            updated_at=now,
+        )
+    )
+    return row
+
+
+async def search(
+    conn: AsyncConnection,
+    *,
+    states: list[str] | None = None,
+    department: str | None = None,
+    application_id: str | None = None,
+    after_id: str | None = None,
+    limit: int = 50,
+) -> list[RowMapping]:
+    """Deliveries matching the filters, by id (oldest first), after a cursor id."""
+    query = select(deliveries).order_by(deliveries.c.id).limit(limit)
+    if states:
+        query = query.where(deliveries.c.state.in_(states))
+    if department:
+        query = query.where(deliveries.c.department == department)
+    if application_id:
+        query = query.where(deliveries.c.application_id == application_id)
+    if after_id:
+        query = query.where(deliveries.c.id > after_id)
+    return list((await conn.execute(query)).mappings())

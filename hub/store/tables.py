@@ -35,6 +35,9 @@ applications = Table(
     Column("matter", String(64), nullable=False, index=True),
     Column("status", String(24), nullable=False, index=True),
     Column("record", JSON, nullable=False),
+    # The frontend's Idempotency-Key (scoped by client) and the hash of the body it came with.
+    Column("idempotency_key", String(300), unique=True),
+    Column("request_sha256", String(64)),
     Column("created_at", UtcDateTime, nullable=False, index=True),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -62,6 +65,8 @@ deliveries = Table(
     Column("department_code", String(64)),
     Column("department_message", Text),
     Column("attempts", Integer, nullable=False, default=0),
+    # The attempt count at the last replay: a replayed dead letter gets a fresh retry budget.
+    Column("retry_base", Integer, nullable=False, default=0, server_default="0"),
     Column("first_attempt_at", UtcDateTime),
     Column("next_attempt_at", UtcDateTime),
     # Set while a send may have reached the department without our knowing: before sending
@@ -100,4 +105,17 @@ attempts = Table(
     Column("response_sha256", String(64)),
     Column("payload_sha256", String(64)),
     Index("ix_attempts_department_started", "department", "started_at"),
+)
+
+breakers = Table(
+    "breakers",
+    metadata,
+    Column("department", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),  # closed, open, half_open
+    Column("failures", Integer, nullable=False),  # in a row
+    Column("open_until", UtcDateTime),
+    Column("probe_by", String(128)),  # the worker whose call decides a half-open breaker
+    Column("last_failure_code", String(128)),
+    Column("last_success_at", UtcDateTime),
+    Column("changed_at", UtcDateTime, nullable=False),
 )

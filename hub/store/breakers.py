@@ -1,0 +1,124 @@
+"""Circuit breakers per department, kept in the store so that every hub process obeys the same one.
+
+Written here rather than taken from a library: pybreaker, aiobreaker and purgatory keep their
+state in process memory or in Redis, while the hub's promise is that the store is the only
+shared state it needs, and the API and every process must see one breaker per department.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.tables import breakers
+
+
+class BreakerState(StrEnum):
+    """Closed: calls go out. Open: none do until the cool-down ends. Half open: one probe does."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+async def all_breakers(conn: AsyncConnection) -> dict[str, RowMapping]:
+    """Every department's breaker row (a department never failed has none: it is closed)."""
+    result = await conn.execute(select(breakers))
+    return {row["department"]: row for row in result.mappings()}
+
+
+async def _ensure(conn: AsyncConnection, department: str, now: datetime) -> None:
+    """Create a department's breaker row if no process has yet (several may try at once)."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    await conn.execute(
+        insert(breakers)
+        .values(department=department, state=BreakerState.CLOSED, failures=0, changed_at=now)
+        .on_conflict_do_nothing(index_elements=["department"])
+    )
+
+
+async def _row(conn: AsyncConnection, department: str) -> RowMapping:
+    result = await conn.execute(select(breakers).where(breakers.c.department == department))
+    return result.mappings().one()
+
+
+async def take_probe(
+    conn: AsyncConnection, department: str, worker: str, now: datetime, stale: timedelta
+) -> bool:
+    """Become the one caller that probes a department whose cool-down is over.
+
+    An open breaker past its cool-down, or a half-open one whose prober went silent for longer
+    than `stale` (it died), is handed to this worker; True if it now holds the probe.
+    """
+    result = await conn.execute(
+        breakers.update()
+        .where(
+            breakers.c.department == department,
+            ((breakers.c.state == BreakerState.OPEN) & (breakers.c.open_until <= now))
+            | (
+                (breakers.c.state == BreakerState.HALF_OPEN)
+                & (breakers.c.changed_at <= now - stale)
+            ),
+        )
+        .values(state=BreakerState.HALF_OPEN, probe_by=worker, changed_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def record_failure(
+    conn: AsyncConnection,
+    department: str,
+    code: str,
+    *,
+    threshold: int,
+    cooldown: timedelta,
+    now: datetime,
+) -> BreakerState:
+    """Count one more failure in a row; open at the threshold, or when a probe failed."""
+    await _ensure(conn, department, now)
+    await conn.execute(
+        breakers.update()
+        .where(breakers.c.department == department)
+        .values(failures=breakers.c.failures + 1, last_failure_code=code)
+    )
+    row = await _row(conn, department)
+    if row["state"] == BreakerState.HALF_OPEN or (
+        row["state"] == BreakerState.CLOSED and row["failures"] >= threshold
+    ):
+        await conn.execute(
+            breakers.update()
+            .where(breakers.c.department == department)
+            .values(
+                state=BreakerState.OPEN, open_until=now + cooldown, probe_by=None, changed_at=now
+            )
+        )
+        return BreakerState.OPEN
+    return BreakerState(row["state"])
+
+
+async def record_success(conn: AsyncConnection, department: str, now: datetime) -> bool:
+    """The department answered: the breaker closes and its failure count restarts.
+
+    True if that changed the breaker's state (it was open or half open).
+    """
+    await _ensure(conn, department, now)
+    row = await _row(conn, department)
+    await conn.execute(
+        breakers.update()
+        .where(breakers.c.department == department)
+        .values(
+            state=BreakerState.CLOSED,
+            failures=0,
+            open_until=None,
+            probe_by=None,
+            last_success_at=now,
+            changed_at=now if row["state"] != BreakerState.CLOSED else row["changed_at"],
+        )
+    )
+    return bool(row["state"] != BreakerState.CLOSED)
