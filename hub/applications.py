@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,18 +21,36 @@ from hub.store import applications as app_store
 from hub.store.types import utcnow
 
 
+def request_hash(data: Mapping[str, Any]) -> str:
+    """SHA-256 of a request body in canonical JSON: equal for equal bodies, whatever the order."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def find_by_idempotency_key(engine: AsyncEngine, key: str) -> RowMapping | None:
+    """The application filed under an idempotency key, if any."""
+    async with engine.connect() as conn:
+        return await app_store.by_idempotency_key(conn, key)
+
+
 def new_id() -> str:
     """A new id: 26 characters, sortable by time (ULID)."""
     return str(ULID())
 
 
 async def file_application(
-    engine: AsyncEngine, catalog: Catalog, plugins: Plugins | None, data: Mapping[str, Any]
+    engine: AsyncEngine,
+    catalog: Catalog,
+    plugins: Plugins | None,
+    data: Mapping[str, Any],
+    *,
+    idempotency_key: str | None = None,
 ) -> tuple[str, ApplicationRecord]:
     """Validate and store an application with one delivery per step, atomically.
 
-    Raises ValidationProblem (nothing stored) for bad input. When it returns, the application
-    is committed: only then may it be acknowledged.
+    Raises ValidationProblem (nothing stored) for bad input, and IntegrityError when another
+    filing holds the idempotency key. When it returns, the application is committed: only then
+    may it be acknowledged.
     """
     record = normalize_application(data, catalog, plugins)
     matter = catalog[record.matter]
@@ -64,6 +84,8 @@ async def file_application(
                 "matter": matter.code,
                 "status": ApplicationStatus.SUBMITTED,
                 "record": record.model_dump(mode="json"),
+                "idempotency_key": idempotency_key,
+                "request_sha256": request_hash(data) if idempotency_key else None,
                 "created_at": now,
                 "updated_at": now,
             },

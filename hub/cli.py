@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 import dotenv
+import pydantic
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import __version__
 from hub.config import HubConfig, load_config
 from hub.configfiles import ConfigError
+from hub.delivery import DeliveryState
 from hub.logging import configure_logging
 from hub.plugins import PluginError, Plugins, make_plugin_manager
 from hub.registry import check_adapters
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def config_options(func: F) -> F:
@@ -117,11 +123,7 @@ def list_adapters(config_dir: Path, env_files: tuple[Path, ...]) -> None:
                 ", ".join(users.get(name, [])) or "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    echo_table(rows)
 
 
 @main.command("simulate")
@@ -245,6 +247,185 @@ def demo(
     )
     log_file.close()
     raise SystemExit(code)
+
+
+def store_option(func: F) -> F:
+    """--store, for commands that work on the store directly."""
+    return click.option(
+        "--store",
+        "store_url",
+        default=None,
+        envvar="HUB_STORE_URL",
+        help="Store URL (default: var/hub.db).",
+    )(func)
+
+
+async def _with_engine(store_url: str | None, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    from hub.store.engine import create_engine, migrate
+
+    engine = create_engine(store_url)
+    try:
+        await migrate(engine)
+        return await work(engine)
+    finally:
+        await engine.dispose()
+
+
+@main.command("deliveries")
+@store_option
+@click.option(
+    "--state", type=click.Choice([s.value for s in DeliveryState]), help="Only this state."
+)
+@click.option("--department", help="Only this department.")
+@click.option("--application", "application_id", help="Only this application.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, for machines.")
+def list_deliveries(
+    store_url: str | None,
+    state: str | None,
+    department: str | None,
+    application_id: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List deliveries: `hub deliveries --state dead` shows the dead letters."""
+    from hub.store import deliveries as delivery_store
+
+    async def work(engine: AsyncEngine) -> list[Any]:
+        async with engine.connect() as conn:
+            return await delivery_store.search(
+                conn,
+                states=[state] if state else None,
+                department=department,
+                application_id=application_id,
+                limit=limit,
+            )
+
+    rows = asyncio.run(_with_engine(store_url, work))
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps({k: row[k] for k in LISTED}, default=str, ensure_ascii=False))
+        return
+    table = [("DELIVERY", "APPLICATION", "STEP", "DEPARTMENT", "STATE", "TRIES", "LAST ERROR")]
+    for row in rows:
+        error = (
+            f"{row['last_error_code']}: {row['last_error_message'] or ''}"[:60]
+            if row["last_error_code"]
+            else ""
+        )
+        table.append(
+            (
+                row["id"],
+                row["application_id"],
+                row["step"],
+                row["department"],
+                row["state"],
+                str(row["attempts"]),
+                error,
+            )
+        )
+    echo_table(table)
+    click.echo(f"{len(rows)} deliveries", err=True)
+
+
+LISTED = (
+    "id",
+    "application_id",
+    "step",
+    "department",
+    "state",
+    "delivery_key",
+    "attempts",
+    "next_attempt_at",
+    "last_error_code",
+    "last_error_message",
+)
+
+
+def echo_table(rows: Sequence[Sequence[str]]) -> None:
+    """Columns aligned, for people."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@main.command("replay")
+@store_option
+@click.argument("delivery_ids", nargs=-1)
+@click.option("--department", help="Replay every dead letter of this department.")
+@click.option("--all-dead", is_flag=True, help="Replay every dead letter.")
+@click.option(
+    "--by", default=lambda: os.environ.get("USER", "operator"), help="Who replays (recorded)."
+)
+def replay_command(
+    store_url: str | None,
+    delivery_ids: tuple[str, ...],
+    department: str | None,
+    all_dead: bool,
+    by: str,
+) -> None:
+    """Send dead letters again, under their own delivery keys: `hub replay ID…`,
+    `hub replay --department tax` or `hub replay --all-dead`. A running hub picks them up."""
+    from rich.progress import Progress
+
+    from hub.deadletters import dead_letter_ids, replay
+
+    if bool(delivery_ids) + bool(department) + all_dead != 1:
+        raise click.UsageError("give delivery ids, or --department D, or --all-dead (one of them)")
+
+    async def work(engine: AsyncEngine) -> tuple[int, list[str]]:
+        ids = list(delivery_ids) or await dead_letter_ids(engine, department)
+        done, refused = 0, []
+        with Progress(transient=True) as progress:
+            bar = progress.add_task("replaying", total=len(ids))
+            for delivery_id in ids:
+                [result] = await replay(engine, [delivery_id], by=by)
+                if result.replayed:
+                    done += 1
+                else:
+                    refused.append(f"{delivery_id}: {result.reason}")
+                progress.advance(bar)
+        return done, refused
+
+    done, refused = asyncio.run(_with_engine(store_url, work))
+    for line in refused:
+        click.echo(f"not replayed: {line}", err=True)
+    click.echo(f"replayed {done} deliveries")
+    if refused:
+        raise SystemExit(1)
+
+
+@main.group("token")
+def token() -> None:
+    """API client tokens."""
+
+
+@token.command("new")
+@click.argument("name")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="frontend, operator or department:<code> (repeatable).",
+)
+def new_token_command(name: str, roles: tuple[str, ...]) -> None:
+    """Make a bearer token for a client: prints the token once, and its [[clients]] entry."""
+    from hub.auth import new_token, token_hash
+    from hub.config import ApiClient
+
+    token_value = new_token()
+    try:
+        ApiClient(name=name, roles=roles, token_sha256=token_hash(token_value))
+    except pydantic.ValidationError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(f"token (give it to the client; it is not stored): {token_value}", err=True)
+    click.echo("[[clients]]")
+    click.echo(f'name = "{name}"')
+    click.echo("roles = [" + ", ".join(f'"{r}"' for r in roles) + "]")
+    click.echo(f'token_sha256 = "{token_hash(token_value)}"')
 
 
 if __name__ == "__main__":

@@ -5,18 +5,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 import phonenumbers
 
 from hub.problems import InvalidValue
 
-_SPACE = re.compile(r"\s+")
+_SPACE = re.compile(r"\s+")  # str patterns match Unicode white space, U+3000 included
 
 # GB 11643-1999: weights 2^(17-i) mod 11 for the first 17 digits, check "10X98765432"[sum % 11].
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+# ASCII digits only: str.isdigit() and \d also accept Arabic-Indic, Devanagari … digits, which
+# NFKC leaves alone and which must never reach a department's system.
+_ID_18 = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+_ID_15 = re.compile(r"[0-9]{15}", re.ASCII)
+_DIGITS_17 = re.compile(r"[0-9]{17}", re.ASCII)
+_EARLIEST_BIRTH_YEAR = 1880
 
 # GB 32100-2015: 31 characters (no I, O, Z, S, V), weights 3^i mod 31.
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -29,13 +35,14 @@ def normalize_text(value: str) -> str:
 
 
 def _compact(value: str) -> str:
+    """NFKC, upper-cased, with every space taken out (numbers are often typed in groups)."""
     return _SPACE.sub("", unicodedata.normalize("NFKC", value)).upper()
 
 
 def compute_resident_id_check(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits of a resident ID number."""
-    if len(first17) != 17 or not first17.isdigit():
-        raise ValueError("the check character is computed from exactly 17 digits")
+    if not _DIGITS_17.fullmatch(first17):
+        raise ValueError("the check character is computed from exactly 17 ASCII digits")
     return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
 
@@ -49,13 +56,18 @@ class ResidentId:
 
 
 def _birth_date(digits: str, today: date) -> date:
+    """The YYYYMMDD birth date inside a number, if it is a real day that has already come."""
     try:
         born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         raise InvalidValue(
-            "birth_date", f"the birth date {digits} in the number does not exist"
+            "birth_date", f"the birth date {digits} in the number is not a day of the calendar"
         ) from None
-    if born > today or born.year < 1880:
+    if born > today:
+        raise InvalidValue(
+            "birth_date", f"the birth date {born.isoformat()} in the number is in the future"
+        )
+    if born.year < _EARLIEST_BIRTH_YEAR:
         raise InvalidValue(
             "birth_date", f"the birth date {born.isoformat()} in the number is impossible"
         )
@@ -66,14 +78,12 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
     """Verify an 18-digit number (check digit) or convert a 15-digit legacy one to 18 digits."""
     number = _compact(value)
     today = today or date.today()
-    if len(number) == 15 and number.isdigit():
-        # Legacy numbers (before 1999) have a 2-digit year, always 19xx, and no check digit.
+    if _ID_15.fullmatch(number):
+        # Legacy numbers (issued before 1999) have a 2-digit year, always 19xx, and no check digit.
         first17 = number[:6] + "19" + number[6:]
         born = _birth_date(first17[6:14], today)
         number = first17 + compute_resident_id_check(first17)
-    elif (
-        len(number) == 18 and number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")
-    ):
+    elif _ID_18.fullmatch(number):
         born = _birth_date(number[6:14], today)
         expected = compute_resident_id_check(number[:17])
         if number[17] != expected:
@@ -82,15 +92,19 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
             )
     else:
         raise InvalidValue(
-            "format", "a resident ID number has 18 characters (or 15 digits for old ones)"
+            "format",
+            "a resident ID number has 18 digits (the last may be X), or 15 digits for old ones",
         )
+    # The last digit of the sequence number (the 17th character) is odd for men, even for women.
     return ResidentId(number, born, "male" if int(number[16]) % 2 else "female")
 
 
 def credit_code_check_char(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters of a credit code."""
-    if len(first17) != 17:
-        raise ValueError("the check character is computed from exactly 17 characters")
+    if len(first17) != 17 or any(c not in CREDIT_CODE_CHARS for c in first17):
+        raise ValueError(
+            f"the check character is computed from exactly 17 characters of {CREDIT_CODE_CHARS}"
+        )
     total = sum(
         CREDIT_CODE_CHARS.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True)
     )
@@ -115,38 +129,45 @@ def normalize_phone(value: str, region: str = "CN") -> str:
     """A phone number in E.164 (+86…); mobile and landline numbers, any common spelling."""
     text = normalize_text(value)
     if text.startswith("00"):
+        # 00 is the international prefix dialled from China; phonenumbers only reads "+".
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         raise InvalidValue("format", "not a phone number") from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidValue("invalid", "not a valid phone number")
+        raise InvalidValue("invalid", "not a valid phone number: wrong length or unknown prefix")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-# A hand-written parser rather than dateutil: dateutil guesses at ambiguous shapes (is 2024/11/5
-# November or May?) and does not read 年月日; these few shapes are all the windows ever send.
-_DATE_SHAPES = (
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+# A small hand-written parser rather than dateutil: dateutil guesses at ambiguous shapes (is
+# 05/11/2024 May or November?) and does not read 年月日; these few shapes, year first, are all
+# the windows ever send, and anything else should be refused rather than guessed.
+_DATE_SHAPES = tuple(
+    re.compile(shape, re.ASCII)
+    for shape in (
+        r"(\d{4})(\d{2})(\d{2})",
+        r"(\d{4})-(\d{1,2})-(\d{1,2})",
+        r"(\d{4})/(\d{1,2})/(\d{1,2})",
+        r"(\d{4})\.(\d{1,2})\.(\d{1,2})",
+        r"(\d{4})年(\d{1,2})月(\d{1,2})日?",
+    )
 )
 
 
 def parse_date(value: str | date) -> date:
     """A date from 20241105, 2024-11-05, 2024/11/5, 2024.11.5 or 2024年11月5日."""
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     text = _SPACE.sub("", unicodedata.normalize("NFKC", value))
     for shape in _DATE_SHAPES:
-        match = shape.match(text)
+        match = shape.fullmatch(text)
         if match:
             year, month, day = (int(part) for part in match.groups())
             try:
                 return date(year, month, day)
             except ValueError:
-                raise InvalidValue(
-                    "invalid_date", f"{value!r} is not a day of the calendar"
-                ) from None
-    raise InvalidValue("format", "a date such as 2024-11-05, 20241105 or 2024年11月5日")
+                raise InvalidValue("invalid_date", f"{text} is not a day of the calendar") from None
+    raise InvalidValue("format", "not a date; write it like 2024-11-05, 20241105 or 2024年11月5日")

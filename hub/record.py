@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar, get_args
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
-from hub.identity import normalize_credit_code, normalize_phone, normalize_text, parse_resident_id
+from hub.identity import (
+    normalize_credit_code,
+    normalize_phone,
+    normalize_text,
+    parse_date,
+    parse_resident_id,
+)
 from hub.problems import InvalidValue, Problem, ValidationProblem
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -19,11 +26,16 @@ IdType = Literal[
     "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent_residence"
 ]
 
+# Passports, permits and residence cards: letters and digits only, with room for every format.
+_OTHER_ID = re.compile(r"[A-Z0-9]{5,30}", re.ASCII)
 
-def _checked(func: Callable[[str], str]) -> Callable[[str], str]:
+_T = TypeVar("_T")
+
+
+def _checked(func: Callable[[str], _T]) -> Callable[[str], _T]:
     """Run a normalizer, turning its InvalidValue into an error pydantic collects with the rest."""
 
-    def check(value: str) -> str:
+    def check(value: str) -> _T:
         try:
             return func(value)
         except InvalidValue as exc:
@@ -39,8 +51,25 @@ def _text(value: str) -> str:
     return text
 
 
-Text = Annotated[str, Field(max_length=200), pydantic.AfterValidator(_checked(_text))]
-Phone = Annotated[str, pydantic.AfterValidator(_checked(normalize_phone))]
+def _blank_to_none(value: Any) -> Any:
+    # An optional field left empty in the window's form arrives as "": it means "not given",
+    # as it does for the form's own fields.
+    if isinstance(value, str) and not normalize_text(value):
+        return None
+    return value
+
+
+def _date_shapes(value: Any) -> Any:
+    return _checked(parse_date)(value) if isinstance(value, str) else value
+
+
+# The length limits apply to the text as sent, so no oversized input is normalized first.
+Name = Annotated[str, Field(max_length=100), pydantic.AfterValidator(_checked(_text))]
+Address = Annotated[str, Field(max_length=200), pydantic.AfterValidator(_checked(_text))]
+Phone = Annotated[str, Field(max_length=40), pydantic.AfterValidator(_checked(normalize_phone))]
+IdNumber = Annotated[str, Field(max_length=40)]
+OptionalAddress = Annotated[Address | None, pydantic.BeforeValidator(_blank_to_none)]
+OptionalPhone = Annotated[Phone | None, pydantic.BeforeValidator(_blank_to_none)]
 
 
 class _Model(BaseModel):
@@ -50,20 +79,20 @@ class _Model(BaseModel):
 class _Identified(_Model):
     """Someone identified by an ID document; resident ID numbers are verified and normalized."""
 
-    name: Text
+    name: Name
     id_type: IdType = "resident_id"
-    id_number: str
+    id_number: IdNumber
 
     @field_validator("id_number")
     @classmethod
     def _id_number(cls, value: str, info: ValidationInfo) -> str:
         # A field validator, not a model one: pydantic skips model validators once any field
         # has failed, and every problem must be reported at once. id_type is declared first,
-        # so it is in info.data here when it is valid.
+        # so it is in info.data here when it is valid (its default included).
         if info.data.get("id_type") == "resident_id":
-            return _checked(lambda v: parse_resident_id(v).number)(value)
+            return _checked(parse_resident_id)(value).number
         text = normalize_text(value).replace(" ", "").upper()
-        if not 5 <= len(text) <= 30 or not text.isalnum():
+        if not _OTHER_ID.fullmatch(text):
             raise PydanticCustomError("format", "an ID number has 5 to 30 letters and digits")
         return text
 
@@ -72,15 +101,16 @@ class Person(_Identified):
     """A citizen applying for themselves."""
 
     kind: Literal["person"] = "person"
-    phone: Phone | None = None
-    address: Text | None = None
-    birth_date: date | None = None
+    phone: OptionalPhone = None
+    address: OptionalAddress = None
+    birth_date: Annotated[date | None, pydantic.BeforeValidator(_date_shapes)] = None
     sex: Literal["male", "female"] | None = None
 
     @model_validator(mode="after")
     def _derive(self) -> Self:
         if self.id_type == "resident_id":
-            # Derived from the number; values sent along are replaced, not trusted.
+            # Derived from the number; values sent along are replaced, not trusted. Other
+            # documents say nothing readable about their holder, so what was sent is kept.
             parsed = parse_resident_id(self.id_number)
             self.birth_date, self.sex = parsed.birth_date, parsed.sex
         return self
@@ -89,17 +119,19 @@ class Person(_Identified):
 class LegalRepresentative(_Identified):
     """The person who signs for an organization."""
 
-    phone: Phone | None = None
+    phone: OptionalPhone = None
 
 
 class Organization(_Model):
     """A company or other organization; a company being founded has no credit code yet."""
 
     kind: Literal["organization"] = "organization"
-    name: Text
-    credit_code: str | None = None
+    name: Name
+    credit_code: Annotated[
+        str | None, Field(max_length=40), pydantic.BeforeValidator(_blank_to_none)
+    ] = None
     legal_representative: LegalRepresentative
-    address: Text | None = None
+    address: OptionalAddress = None
 
     @field_validator("credit_code")
     @classmethod
@@ -116,30 +148,54 @@ class ApplicationRecord(_Model):
     schema_version: Literal[1] = SCHEMA_VERSION
     matter: str = Field(min_length=1, max_length=64)
     applicant: Applicant
+    # Kept as given: the matter's field rules (hub.fields) check and normalize the form.
     form: dict[str, Any] = {}
 
 
-# Built-in error types mapped to the hub's problem codes; custom errors keep their own type.
+# pydantic's own error types mapped to the hub's problem codes. Any other built-in type is a
+# "type" problem when its name says so and "invalid" otherwise; custom errors keep their code.
 _CODES = {
     "missing": "required",
     "extra_forbidden": "unknown_field",
     "literal_error": "invalid_choice",
+    "enum": "invalid_choice",
     "union_tag_invalid": "invalid_choice",
     "union_tag_not_found": "required",
-    "string_too_long": "too_long",
     "string_too_short": "too_short",
+    "string_too_long": "too_long",
+    "too_short": "too_short",
+    "too_long": "too_long",
+    "string_pattern_mismatch": "pattern",
+    "greater_than": "too_small",
+    "greater_than_equal": "too_small",
+    "less_than": "too_large",
+    "less_than_equal": "too_large",
 }
-_TAGS = {"person", "organization"}
+_BUILT_IN = frozenset(get_args(core_schema.ErrorType))
+_MESSAGES = {
+    "missing": "this field is required",
+    "extra_forbidden": "not a field of the record",
+}
+_TAGS = frozenset(get_args(Person.model_fields["kind"].annotation)) | frozenset(
+    get_args(Organization.model_fields["kind"].annotation)
+)
+
+
+def _code(kind: str) -> str:
+    if kind in _CODES:
+        return _CODES[kind]
+    if kind not in _BUILT_IN:
+        return kind
+    return "type" if kind.endswith(("_type", "_parsing")) else "invalid"
 
 
 def _path(loc: Sequence[int | str], prefix: str) -> str:
     parts = [str(p) for p in loc]
-    # pydantic puts the tag of a discriminated union into the location (applicant.person.name);
-    # the frontend knows the field as applicant.name, so the tag is taken out.
+    # pydantic puts the tag of a discriminated union into the location (applicant.person.name),
+    # but the frontend knows the field as applicant.name: the tag is a value, not a field.
     if len(parts) > 1 and parts[0] == "applicant" and parts[1] in _TAGS:
         del parts[1]
-    path = ".".join(parts)
-    return f"{prefix}.{path}" if prefix and path else (prefix or path)
+    return ".".join(p for p in (prefix, *parts) if p)
 
 
 def problems_from_validation_error(
@@ -149,13 +205,17 @@ def problems_from_validation_error(
     problems = []
     for error in exc.errors(include_url=False):
         kind = error["type"]
-        code = _CODES.get(kind, "type" if kind.endswith(("_type", "_parsing")) else kind)
-        message = error["msg"]
-        if kind == "extra_forbidden":
-            message = "not a field of the record"
-        elif kind == "missing":
-            message = "this field is required"
-        problems.append(Problem(_path(error["loc"], prefix), code, message))
+        loc: tuple[int | str, ...] = tuple(error["loc"])
+        message = _MESSAGES.get(kind, error["msg"])
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            # The problem is the tag field itself (applicant.kind), so the path names it.
+            loc = (*loc, str(error.get("ctx", {}).get("discriminator", "kind")).strip("'"))
+            message = (
+                "must be one of: " + ", ".join(sorted(_TAGS))
+                if kind == "union_tag_invalid"
+                else "say which kind of applicant: " + " or ".join(sorted(_TAGS))
+            )
+        problems.append(Problem(_path(loc, prefix), _code(kind), message))
     return problems
 
 

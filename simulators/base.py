@@ -24,7 +24,8 @@ class SimulatorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     credentials: dict[str, str] = {}
-    deduplicate: bool = True
+    deduplicate: bool | None = None
+    """Register a repeated delivery key only once; None keeps the system's own habit."""
     decisions: DecisionPolicy = DecisionPolicy()
     faults: Faults = Faults()
     hang_seconds: float = 300.0
@@ -35,11 +36,16 @@ class SimulatedSystem(ABC):
 
     code: ClassVar[str]
     reference_prefix: ClassVar[str]
+    deduplicates: ClassVar[bool] = True
+    """Whether the real system recognizes a repeated request id (some legacy ones do not)."""
 
     def __init__(self, settings: SimulatorSettings, base_path: str = "") -> None:
         self.settings = settings
         self.base_path = base_path.rstrip("/")
-        self.ledger = Ledger(self.reference_prefix, deduplicate=settings.deduplicate)
+        dedupe = self.deduplicates if settings.deduplicate is None else settings.deduplicate
+        self.ledger = Ledger(self.reference_prefix, deduplicate=dedupe)
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.faults = FaultPlan(settings.faults)
         self.decisions = settings.decisions
         # Set to end every hanging call at once: when the faults change, or at shutdown.
@@ -77,6 +83,14 @@ class SimulatedSystem(ABC):
                 "delivery_key": request.headers.get("X-Hub-Delivery-Key"),
             }
         )
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._serve(request, handler)
+        finally:
+            self.in_flight -= 1
+
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if self.faults.faults.latency:
             await asyncio.sleep(self.faults.faults.latency)
         fault = self.faults.draw()
@@ -129,7 +143,8 @@ async def _read_model(request: web.Request, model: type[BaseModel]) -> Any:
 
 
 async def _received(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SYSTEM].ledger.received())
+    system = request.app[SYSTEM]
+    return web.json_response(system.ledger.received() | {"max_in_flight": system.max_in_flight})
 
 
 async def _get_faults(request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -52,12 +53,34 @@ class Simulators:
             for code, dept in departments.items()
         }
 
+    async def stop(self, code: str) -> None:
+        """Take one system off the network (connection refused); its ledger is kept."""
+        running = self.running[code]
+        running.system.release.set()
+        await running.runner.cleanup()
+
+    async def start(self, code: str) -> None:
+        """Put a stopped system back on its port, with what it had received."""
+        running = self.running[code]
+        parts = urlsplit(running.endpoint)
+        running.system.release = asyncio.Event()
+        running.runner = await _serve(
+            running.system, parts.hostname or "127.0.0.1", parts.port or 80
+        )
+
     async def close(self) -> None:
         """Stop every system; hanging calls are released first."""
         for running in self.running.values():
             running.system.release.set()
             await running.runner.cleanup()
         self.running.clear()
+
+
+async def _serve(system: SimulatedSystem, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(system.build_app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
 
 
 def settings_for(department: Department) -> SimulatorSettings:
@@ -91,10 +114,7 @@ async def start_simulators(
             host = parts.hostname or "127.0.0.1"
             port = 0 if any_port else (parts.port or 80)
             system = cls((settings or {}).get(code) or settings_for(department), parts.path)
-            runner = web.AppRunner(system.build_app(), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, host, port)
-            await site.start()
+            runner = await _serve(system, host, port)
             actual = runner.addresses[0][1]
             endpoint = urlunsplit((parts.scheme, f"{host}:{actual}", parts.path, "", ""))
             simulators.running[code] = RunningSystem(system, runner, endpoint)

@@ -81,6 +81,9 @@ class SocialSecurity(SimulatedSystem):
 
     code: ClassVar[str] = "social_security"
     reference_prefix: ClassVar[str] = "SB"
+    # The gateway registers every request it gets, repeated serials too: callers must ask
+    # (service yw.lshcx) before sending again.
+    deduplicates: ClassVar[bool] = False
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(f"{self.base_path}/gateway.do", self.gateway)

@@ -2,32 +2,92 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from aiohttp import web
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from hub.api.body import json_object
+from hub.api.middlewares import CALLER
 from hub.api.problems import ProblemError
-from hub.applications import application_view, file_application
+from hub.applications import (
+    application_view,
+    file_application,
+    find_by_idempotency_key,
+    request_hash,
+)
 from hub.auth import FRONTEND, allow
+from hub.problems import ValidationProblem
 from hub.runtime import HUB
 
 routes = web.RouteTableDef()
 
 
-@routes.post("/api/v1/applications")
-@allow(FRONTEND)
-async def submit(request: web.Request) -> web.Response:
-    """File an application; 202 once it and its deliveries are committed, never before."""
-    hub = request.app[HUB]
-    data = await json_object(request)
-    application_id, _ = await file_application(hub.engine, hub.config.catalog, hub.plugins, data)
-    if hub.dispatcher is not None:
-        hub.dispatcher.notify()
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+def _accepted(application_id: str, *, replayed: bool = False) -> web.Response:
     location = f"/api/v1/applications/{application_id}"
+    headers = {"Location": location}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
     return web.json_response(
         {"id": application_id, "status": "submitted", "links": {"self": location}},
         status=202,
-        headers={"Location": location},
+        headers=headers,
     )
+
+
+def _same_filing(existing: RowMapping, data: dict[str, Any]) -> web.Response:
+    """The answer to a repeated Idempotency-Key: the same application, or 409 for another body."""
+    if existing["request_sha256"] != request_hash(data):
+        raise ProblemError(
+            409,
+            "Idempotency-Key reused",
+            "this Idempotency-Key was used with a different body; use a new key for a new filing",
+            kind="idempotency-conflict",
+            application_id=existing["id"],
+        )
+    return _accepted(existing["id"], replayed=True)
+
+
+@routes.post("/api/v1/applications")
+@allow(FRONTEND)
+async def submit(request: web.Request) -> web.Response:
+    """File an application; 202 once it and its deliveries are committed, never before.
+
+    With an Idempotency-Key, a repeat of the same body answers the same application, and the
+    same key with another body is 409.
+    """
+    hub = request.app[HUB]
+    data = await json_object(request)
+    key = request.headers.get("Idempotency-Key")
+    scoped = None
+    if key is not None:
+        if not IDEMPOTENCY_KEY.match(key):
+            raise ValidationProblem.single(
+                "header.Idempotency-Key", "format", "1 to 200 printable ASCII characters"
+            )
+        # Keys are the client's own: two clients never collide on the same key.
+        scoped = f"{request[CALLER].name}:{key}"
+        existing = await find_by_idempotency_key(hub.engine, scoped)
+        if existing is not None:
+            return _same_filing(existing, data)
+    try:
+        application_id, _ = await file_application(
+            hub.engine, hub.config.catalog, hub.plugins, data, idempotency_key=scoped
+        )
+    except IntegrityError:
+        # The same key arrived twice at once and the other request won the race.
+        existing = await find_by_idempotency_key(hub.engine, scoped) if scoped else None
+        if existing is None:
+            raise
+        return _same_filing(existing, data)
+    if hub.dispatcher is not None:
+        hub.dispatcher.notify()
+    return _accepted(application_id)
 
 
 @routes.get("/api/v1/applications/{id}")

@@ -56,3 +56,9 @@ async def set_status(
         .where(applications.c.id == application_id)
         .values(status=status, updated_at=now)
     )
+
+
+async def by_idempotency_key(conn: AsyncConnection, key: str) -> RowMapping | None:
+    """The application filed under an idempotency key."""
+    result = await conn.execute(select(applications).where(applications.c.idempotency_key == key))
+    return result.mappings().first()

@@ -1,0 +1,69 @@
+"""Dead letters and replay: an operator sends a delivery again, under the same delivery key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.flow import settle
+from hub.store import deliveries as delivery_store
+from hub.store.types import utcnow
+
+log = structlog.get_logger("hub.deadletters")
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """What became of one replay request."""
+
+    delivery_id: str
+    replayed: bool
+    reason: str = ""
+
+
+async def replay(engine: AsyncEngine, delivery_ids: Iterable[str], *, by: str) -> list[Replayed]:
+    """Make each dead (or failed) delivery due again; each in its own transaction."""
+    results = []
+    for delivery_id in delivery_ids:
+        now = utcnow()
+        async with engine.begin() as conn:
+            before = await delivery_store.replay(conn, delivery_id, now)
+            if before is not None:
+                await settle(conn, before["application_id"], now)
+        if before is None:
+            async with engine.connect() as conn:
+                row = await delivery_store.get(conn, delivery_id)
+            reason = (
+                "no such delivery" if row is None else f"it is {row['state']}, not dead or failed"
+            )
+            results.append(Replayed(delivery_id, False, reason))
+            continue
+        log.info(
+            "delivery.replayed",
+            delivery_id=delivery_id,
+            department=before["department"],
+            was=before["state"],
+            by=by,
+        )
+        results.append(Replayed(delivery_id, True))
+    return results
+
+
+async def dead_letter_ids(engine: AsyncEngine, department: str | None = None) -> list[str]:
+    """Every dead letter's id, of one department or all."""
+    ids: list[str] = []
+    async with engine.connect() as conn:
+        while True:
+            page = await delivery_store.search(
+                conn,
+                states=["dead"],
+                department=department,
+                after_id=ids[-1] if ids else None,
+                limit=500,
+            )
+            ids.extend(r["id"] for r in page)
+            if len(page) < 500:
+                return ids
