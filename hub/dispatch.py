@@ -52,6 +52,9 @@ from hub.transports.exchange import Exchange, recording
 log = structlog.get_logger("hub.dispatch")
 
 
+BREAKER_OPEN = "breaker_open"
+
+
 class LeaseLost(Exception):
     """Another process took the delivery over; this one must stop touching it."""
 
@@ -181,6 +184,9 @@ class Dispatcher:
             breakers = await breaker_store.all_breakers(conn)
             await conn.commit()
         self.breakers = breakers
+        for code, breaker in breakers.items():
+            if breaker["state"] != BreakerState.CLOSED:
+                self.tripped.add(code)  # perhaps opened by another process
         for code in due:
             department = self.departments.get(code)
             if department is None or code not in self.adapters:
@@ -190,12 +196,13 @@ class Dispatcher:
             lease = lease_for(department, self.settings.lease_margin)
             most = None
             async with self.engine.begin() as conn:
-                breaker = breakers.get(code)
-                if breaker is not None and breaker["state"] != BreakerState.CLOSED:
+                seen = breakers.get(code)
+                if seen is not None and seen["state"] != BreakerState.CLOSED:
                     # Open (or being probed by another process): only the probe's taker calls.
                     if not await breaker_store.take_probe(conn, code, self.worker, now, lease):
                         continue
                     log.info("breaker.probing", department=code)
+                    self.tripped.discard(code)  # this process's next call is the probe
                     most = 1
                 ids = await delivery_store.claim(
                     conn,
@@ -258,11 +265,6 @@ class Dispatcher:
             async with self.engine.begin() as conn:
                 # A crash left its call unfinished: the sync log says so before anything else.
                 await attempt_store.mark_interrupted(conn, row["id"])
-        if row["in_doubt"] and supports(adapter, "lookup"):
-            receipt = await self._lookup(row, adapter)
-            if receipt is not None:
-                await self._accept(row, receipt)
-                return
         try:
             receipt = await self._send_with_quick_retries(row, adapter, payload, context)
         except PermanentError as error:
@@ -321,20 +323,29 @@ class Dispatcher:
             retry=tenacity.retry_if_exception_type(TransientError),
             reraise=True,
         )
+        # In doubt: an earlier send may have arrived. Where the adapter can look, it looks before
+        # sending again; where it cannot, the department deduplicates on the delivery key.
+        doubt = bool(row["in_doubt"]) and supports(adapter, "lookup")
         async for try_ in retrying:
             with try_:
-                number += 1
-                doubt = try_.retry_state.attempt_number > 1 and supports(adapter, "lookup")
+                if row["department"] in self.tripped:
+                    # Decided before the breaker opened, due after: it does not go out.
+                    raise TransientError(
+                        BREAKER_OPEN,
+                        f"{row['department']}'s circuit breaker is open",
+                        outcome_unknown=doubt,
+                    )
                 if doubt:
-                    previous = try_.retry_state.outcome
-                    error = previous.exception() if previous else None
-                    if isinstance(error, TransientError) and error.outcome_unknown:
-                        receipt = await self._lookup(row, adapter)
-                        if receipt is not None:
-                            return receipt
+                    receipt = await self._lookup(row, adapter)
+                    if receipt is not None:
+                        return receipt
+                    doubt = False
+                number += 1
                 result = await self._call(
                     row, number, "submit", payload.sha256, lambda: adapter.send(payload, context)
                 )
+                if isinstance(result.error, TransientError) and result.error.outcome_unknown:
+                    doubt = supports(adapter, "lookup")
                 if result.error is not None:
                     raise result.error
                 assert result.receipt is not None
@@ -342,12 +353,23 @@ class Dispatcher:
         raise AssertionError("tenacity ends with a result or the last error")
 
     async def _lookup(self, row: RowMapping, adapter: Adapter) -> Receipt | None:
-        """Ask the department whether an earlier send arrived; a failed lookup counts as no."""
+        """Ask the department whether an earlier send arrived.
+
+        A lookup that fails answers nothing: the doubt stays, and a TransientError says so,
+        because sending again without knowing would register the filing twice.
+        """
         result = await self._call(
             row, None, "lookup", None, lambda: adapter.lookup(row["delivery_key"])
         )
         if result.error is not None:
-            return None
+            raise TransientError(
+                result.error.code,
+                f"lookup failed, so the earlier send is still in doubt: {result.error.message}",
+                http_status=result.error.http_status,
+                fault_code=result.error.fault_code,
+                retry_after=getattr(result.error, "retry_after", None),
+                outcome_unknown=True,
+            )
         log.info("delivery.lookup", found=result.receipt is not None)
         return result.receipt
 
@@ -563,14 +585,17 @@ class Dispatcher:
         first = current["first_attempt_at"] or now
         too_old = (now - first).total_seconds() >= policy.max_age
         values: dict[str, Any] = {
-            "last_error_code": error.code,
-            "last_error_message": scrub_text(error.message),
             "in_doubt": error.outcome_unknown,
             "locked_by": None,
             "locked_until": None,
             "updated_at": now,
         }
-        if current["attempts"] >= policy.max_attempts or too_old:
+        if error.code != BREAKER_OPEN:  # the failure that opened it says more than the breaker
+            values |= {
+                "last_error_code": error.code,
+                "last_error_message": scrub_text(error.message),
+            }
+        if current["attempts"] - current["retry_base"] >= policy.max_attempts or too_old:
             values["state"] = DeliveryState.DEAD
             values["next_attempt_at"] = None
         else:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.identity import (
     normalize_credit_code,
@@ -31,6 +32,17 @@ FieldType = Literal[
     "address",
 ]
 
+# Plain decimal notation only: float() would also take "nan", "inf", "1_000" and "0x1p3".
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}", re.ASCII)
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]{1,18}(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?", re.ASCII
+)
+_BOOLEANS = {"true": True, "false": False}
+
+
+def _inverted(low: float | None, high: float | None) -> bool:
+    return low is not None and high is not None and low > high
+
 
 class FieldRule(BaseModel):
     """One form field: its type, whether it is required, and the limits its value must keep."""
@@ -38,12 +50,13 @@ class FieldRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: FieldType
-    label: str = ""
+    label: str = Field(min_length=1)
     required: bool = False
+    # Matched against the whole normalized value, so "[A-Z]{3}" cannot pass "ABCD".
     pattern: str | None = None
-    choices: tuple[str, ...] | None = None
-    min_length: int | None = None
-    max_length: int | None = None
+    choices: tuple[str, ...] | None = Field(default=None, min_length=1)
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=0)
     minimum: float | None = None
     maximum: float | None = None
 
@@ -58,58 +71,58 @@ class FieldRule(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _choices_for_choice(self) -> Self:
+    def _consistent(self) -> Self:
         if (self.type == "choice") != (self.choices is not None):
             raise ValueError("choices must be given for type choice, and only for it")
+        if _inverted(self.min_length, self.max_length):
+            raise ValueError("min_length is greater than max_length")
+        if _inverted(self.minimum, self.maximum):
+            raise ValueError("minimum is greater than maximum")
         return self
 
 
-def _text(value: Any) -> str:
+def _string(value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidValue("type", "must be text")
-    return normalize_text(value)
+    return value
+
+
+def _text(value: Any) -> str:
+    return normalize_text(_string(value))
 
 
 def _integer(value: Any) -> int:
-    if isinstance(value, bool):
-        raise InvalidValue("type", "must be a whole number")
-    if isinstance(value, int):
+    # bool is a subclass of int, but true is an answer, not a count.
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", normalize_text(value)):
-        return int(normalize_text(value))
+    if isinstance(value, str) and _INTEGER.fullmatch(text := normalize_text(value)):
+        return int(text)
     raise InvalidValue("type", "must be a whole number")
 
 
 def _number(value: Any) -> int | float:
-    if isinstance(value, bool):
+    number: int | float
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _NUMBER.fullmatch(text := normalize_text(value)):
+        number = float(text)
+        number = int(number) if number.is_integer() else number
+    else:
         raise InvalidValue("type", "must be a number")
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        try:
-            number = float(normalize_text(value))
-        except ValueError:
-            pass
-        else:
-            return int(number) if number.is_integer() else number
-    raise InvalidValue("type", "must be a number")
+    # NaN compares false with every limit and neither it nor infinity is a JSON number.
+    if not math.isfinite(number):
+        raise InvalidValue("type", "must be a finite number")
+    return number
 
 
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
+    if isinstance(value, str) and (text := normalize_text(value).lower()) in _BOOLEANS:
+        return _BOOLEANS[text]
     raise InvalidValue("type", "must be true or false")
-
-
-def _textual(func: Callable[[str], Any]) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
-        if not isinstance(value, str):
-            raise InvalidValue("type", "must be text")
-        return func(value)
-
-    return convert
 
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
@@ -120,10 +133,10 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "integer": _integer,
     "number": _number,
     "boolean": _boolean,
-    "date": _textual(lambda v: parse_date(v).isoformat()),
-    "phone": _textual(normalize_phone),
-    "resident_id": _textual(lambda v: parse_resident_id(v).number),
-    "credit_code": _textual(normalize_credit_code),
+    "date": lambda v: parse_date(_string(v)).isoformat(),
+    "phone": lambda v: normalize_phone(_string(v)),
+    "resident_id": lambda v: parse_resident_id(_string(v)).number,
+    "credit_code": lambda v: normalize_credit_code(_string(v)),
 }
 
 
@@ -147,20 +160,26 @@ def _check(rule: FieldRule, value: Any) -> Any:
     return value
 
 
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not normalize_text(value))
+
+
 def validate_form(
     rules: Mapping[str, FieldRule], form: Mapping[str, Any], *, prefix: str = "form"
 ) -> dict[str, Any]:
-    """The normalized form, or a ValidationProblem with every problem of every field at once."""
-    problems: list[Problem] = []
+    """The normalized form, or a ValidationProblem with every problem of every field at once.
+
+    A field left blank (missing, null or only white space) is left out of the normalized form.
+    """
+    problems = [
+        Problem(f"{prefix}.{name}", "unknown_field", "not a field of this matter")
+        for name in form
+        if name not in rules
+    ]
     normalized: dict[str, Any] = {}
-    for name in form:
-        if name not in rules:
-            problems.append(
-                Problem(f"{prefix}.{name}", "unknown_field", "not a field of this matter")
-            )
     for name, rule in rules.items():
         value = form.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if _blank(value):
             if rule.required:
                 problems.append(Problem(f"{prefix}.{name}", "required", "this field is required"))
             continue

@@ -24,6 +24,10 @@ _ID_15 = re.compile(r"[0-9]{15}", re.ASCII)
 _DIGITS_17 = re.compile(r"[0-9]{17}", re.ASCII)
 _EARLIEST_BIRTH_YEAR = 1880
 
+# What a phone number may be written with; phonenumbers itself would skip leading junk
+# ("abc13800138000") and read vanity letters, which at a window are typing mistakes.
+_PHONE_CHARS = re.compile(r"\+?[0-9(][0-9 ().-]*", re.ASCII)
+
 # GB 32100-2015: 31 characters (no I, O, Z, S, V), weights 3^i mod 31.
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -131,6 +135,10 @@ def normalize_phone(value: str, region: str = "CN") -> str:
     if text.startswith("00"):
         # 00 is the international prefix dialled from China; phonenumbers only reads "+".
         text = "+" + text[2:]
+    if not _PHONE_CHARS.fullmatch(text):
+        raise InvalidValue(
+            "format", "not a phone number: write digits, with +, spaces, hyphens or brackets"
+        )
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

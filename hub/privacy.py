@@ -4,91 +4,130 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
+
+_STARS = "****"
 
 
 def mask_id_number(value: str) -> str:
     """110101199003074518 → 110101********4518: region and last four kept, birth date hidden."""
+    if len(value) <= 4:
+        return "*" * len(value)
     if len(value) <= 10:
-        return value[:2] + "*" * max(len(value) - 2, 0)
+        # Passports and permits are short: the last four would be most of the number.
+        return value[:1] + "*" * (len(value) - 1)
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
 def mask_phone(value: str) -> str:
-    """+8613800138000 → +86138****8000."""
+    """+8613800138000 → +86138****8000: the carrier prefix and the last four kept."""
     digits = value.removeprefix("+86")
     prefix = value[: len(value) - len(digits)]
-    if len(digits) < 7:
+    if len(digits) < 8:
         return prefix + "*" * len(digits)
     return prefix + digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
 def mask_name(value: str) -> str:
     """张三丰 → 张**; Li Lei → L*****: the first character only."""
-    return value[:1] + "*" * (len(value) - 1) if value else value
+    if len(value) <= 1:
+        return "*" * len(value)
+    return value[:1] + "*" * (len(value) - 1)
 
 
 def mask_address(value: str) -> str:
-    """示范市新城区人民路12号 → 示范市新城****: enough to see the district, not the door."""
+    """示范市新城区人民路12号 → 示范市新****: enough to see the city, not the door."""
+    if not value:
+        return value
     keep = min(5, max(len(value) // 3, 1))
-    return value[:keep] + "****"
+    return value[:keep] + _STARS
+
+
+def mask_birth_date(value: str) -> str:
+    """1990-03-07 → 1990-**-**: the year says the age group; the day would identify."""
+    if re.match(r"[0-9]{4}-", value, re.ASCII):
+        return value[:4] + "-**-**"
+    return "*" * len(value)
 
 
 _MASKS: dict[str, Callable[[str], str]] = {
-    "id_number": mask_id_number,
-    "legal_rep_id_number": mask_id_number,
-    "phone": mask_phone,
-    "contact_phone": mask_phone,
     "name": mask_name,
     "legal_rep_name": mask_name,
+    "contact_name": mask_name,
+    "id_number": mask_id_number,
+    "legal_rep_id_number": mask_id_number,
+    "contact_id_number": mask_id_number,
+    "phone": mask_phone,
+    "mobile": mask_phone,
+    "legal_rep_phone": mask_phone,
+    "contact_phone": mask_phone,
     "address": mask_address,
+    "home_address": mask_address,
+    "contact_address": mask_address,
     "from_address": mask_address,
     "to_address": mask_address,
     "mailing_address": mask_address,
+    "birth_date": mask_birth_date,
 }
 PERSONAL_KEYS = frozenset(_MASKS)
-"""Record and form keys whose values are personal data."""
+"""Record, form and log keys whose values are personal data.
+
+The legal representative's fields are covered by name, id_number and phone: masking recurses
+into applicant.legal_representative like into any other mapping.
+"""
 
 
-def mask_value(key: str, value: Any) -> Any:
-    """A value masked the way its key's kind of data is; non-strings of those keys are hidden."""
-    mask = _MASKS.get(key)
-    if mask is None or value is None:
+def _mask_all(mask: Callable[[str], str], value: Any) -> Any:
+    """Every leaf of a value masked with one mask: an address may come as a mapping of parts."""
+    if value is None or (isinstance(value, str) and not value):
         return value
     if isinstance(value, str):
         return mask(value)
-    if isinstance(value, Mapping | list | tuple):
-        return (
-            mask_record(value)
-            if isinstance(value, Mapping)
-            else [mask_value(key, v) for v in value]
-        )
-    return "****"
+    if isinstance(value, date):
+        return mask(value.isoformat())
+    if isinstance(value, Mapping):
+        return {k: _mask_all(mask, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_all(mask, v) for v in value]
+    # A number or a flag under a personal key (a phone sent as 13800138000) is hidden whole.
+    return _STARS
+
+
+def mask_value(key: str, value: Any) -> Any:
+    """A value masked the way its key's kind of data is; values of other keys are unchanged."""
+    mask = _MASKS.get(key)
+    return value if mask is None else _mask_all(mask, value)
+
+
+def _copy_masked(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return mask_record(value)
+    if isinstance(value, list | tuple):
+        return [_copy_masked(v) for v in value]
+    return value
 
 
 def mask_record(data: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a JSON-like record with every personal value masked, at any depth."""
-    masked: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in PERSONAL_KEYS and not isinstance(value, Mapping):
-            masked[key] = mask_value(key, value)
-        elif isinstance(value, Mapping):
-            masked[key] = mask_record(value)
-        elif isinstance(value, list):
-            masked[key] = [mask_record(v) if isinstance(v, Mapping) else v for v in value]
-        else:
-            masked[key] = value
-    return masked
+    return {
+        key: mask_value(key, value) if key in PERSONAL_KEYS else _copy_masked(value)
+        for key, value in data.items()
+    }
 
 
-# 18-digit (or 15-digit legacy) resident ID numbers and Chinese mobile numbers inside free text.
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8}\d{3}[\dXx]|\d{6}\d{3})(?![0-9A-Za-z])")
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# Resident ID numbers (18 characters, or 15 digits for old ones) and mobile numbers (+86, 0086
+# or 86 optional, groups separated by a space or a hyphen) inside free text. \d also matches the
+# full-width digits people type; a run of digits longer than a number is left alone, but letters
+# around a number do not protect it ("ID110105…" is still masked).
+_ID_IN_TEXT = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?!\d)")
+_COUNTRY_CODE = r"(?:(?:[+＋]|00|００)?[8８][6６][- ]?)?"
+_MOBILE_IN_TEXT = re.compile(
+    rf"(?<!\d)({_COUNTRY_CODE}[1１][3-9３-９]\d)([- ]?)\d{{4}}([- ]?)(\d{{4}})(?!\d)"
+)
 
 
 def scrub_text(text: str) -> str:
     """Free text with any resident ID or mobile number in it masked: the last line of defence."""
-    text = _ID_IN_TEXT.sub(
-        lambda m: m.group(1) + "*" * (len(m.group(2)) - 4) + m.group(2)[-4:], text
-    )
-    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)
+    return _MOBILE_IN_TEXT.sub(lambda m: f"{m[1]}{m[2]}{_STARS}{m[3]}{m[4]}", text)

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import re
 import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -77,9 +78,23 @@ async def simulators(
 
 
 @pytest.fixture
-def hub_config(config: HubConfig, simulators: Simulators) -> HubConfig:
+def department_overrides() -> dict[str, dict[str, Any]]:
+    """Changes to departments' settings, by code; a test parametrizes this to change them."""
+    return {}
+
+
+@pytest.fixture
+def hub_config(
+    config: HubConfig, simulators: Simulators, department_overrides: dict[str, dict[str, Any]]
+) -> HubConfig:
     """The shipped configuration with every department pointed at its simulator."""
-    return dataclasses.replace(config, departments=simulators.departments(config.departments))
+    departments = dict(simulators.departments(config.departments))
+    for code, changes in department_overrides.items():
+        current = departments[code].model_dump()
+        for key, value in changes.items():
+            current[key] = current[key] | value if isinstance(value, dict) else value
+        departments[code] = type(departments[code]).model_validate(current)
+    return dataclasses.replace(config, departments=departments)
 
 
 @pytest.fixture
@@ -143,7 +158,14 @@ FAST_RETRY = {
 def fast(config: HubConfig, **retry: Any) -> HubConfig:
     """The configuration with retries that wait milliseconds instead of seconds."""
     departments = {
-        code: dept.model_copy(update={"retry": dept.retry.model_copy(update=FAST_RETRY | retry)})
+        code: dept.model_copy(
+            update={
+                "retry": dept.retry.model_copy(update=FAST_RETRY | retry),
+                "breaker": dept.breaker.model_copy(
+                    update={"cooldown": min(dept.breaker.cooldown, 0.5)}
+                ),
+            }
+        )
         for code, dept in config.departments.items()
     }
     dispatch = DispatchSettings(poll_interval=0.05, lease_margin=1.0, shutdown_deadline=5.0)
@@ -286,3 +308,28 @@ def config_on_free_ports(target: Path, free_port: Callable[[], int]) -> dict[str
             text.replace(f"127.0.0.1:{match.group(1)}/", f"127.0.0.1:{ports[path.stem]}/")
         )
     return ports
+
+
+@dataclasses.dataclass
+class Finished:
+    """What a `hub` command printed, and how it ended."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def hub_command(env: dict[str, str], *args: str) -> Finished:
+    """Run `hub ARGS…` as its own process without blocking the event loop the hub runs on."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return Finished(process.returncode, out.decode(), err.decode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from hub.store.tables import deliveries
@@ -77,18 +78,21 @@ async def test_transient_failures_are_retried_until_accepted(
     assert (await sim.received("tax"))["total_cases"] == 1
 
 
-async def test_timeout_is_transient_and_retried(hub: HubDriver, sim: SimulatorControl) -> None:
-    """A call that hangs past the department's timeout is retried, then accepted."""
-    hub.hub.adapters["social_security"].department = hub.hub.config.departments[
-        "social_security"
-    ].model_copy(update={"timeout": 0.3})
+@pytest.mark.parametrize("department_overrides", [{"social_security": {"timeout": 0.3}}])
+async def test_timeout_is_transient_and_looked_up_before_sending_again(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """A call that hangs past its timeout may have arrived: the hub asks (lookup) before it
+    sends again, then the filing is accepted once."""
     await sim.faults("social_security", fail_next=1, fail_kind="hang")
     steps = by_step(await hub.delivered(await hub.submit(CARD_APPLICATION)))
     calls = steps["card_application"]["attempts"]
-    assert [(a["outcome"], a["error_code"]) for a in calls] == [
-        ("transient", "timeout"),
-        ("accepted", None),
+    assert [(a["kind"], a["outcome"], a["error_code"]) for a in calls] == [
+        ("submit", "transient", "timeout"),
+        ("lookup", "not_found", None),
+        ("submit", "accepted", None),
     ]
+    assert (await sim.received("social_security"))["total_cases"] == 1
 
 
 async def test_permanent_rejection_is_not_retried_and_stops_the_steps_after(
