@@ -140,6 +140,7 @@ class Dispatcher:
         self.in_flight: Counter[str] = Counter()
         self.breakers: dict[str, RowMapping] = {}
         self.tripped: set[str] = set()
+        self.probes: dict[str, str] = {}  # department → the delivery this process probes with
         self.success_noted: dict[str, float] = defaultdict(float)
         self.tasks: set[asyncio.Task[None]] = set()
         self.running = False
@@ -213,6 +214,10 @@ class Dispatcher:
                     now=now,
                     most=most,
                 )
+                if most == 1 and not ids:  # nothing to probe with after all: let it be taken later
+                    await breaker_store.give_back_probe(conn, code, self.worker, now)
+            if most == 1 and ids:
+                self.probes[code] = ids[0]
             for delivery_id in ids:
                 self.in_flight[code] += 1
                 task = asyncio.create_task(self._carry_logged(delivery_id, code))
@@ -328,7 +333,7 @@ class Dispatcher:
         doubt = bool(row["in_doubt"]) and supports(adapter, "lookup")
         async for try_ in retrying:
             with try_:
-                if row["department"] in self.tripped:
+                if not await self._breaker_allows(row["department"], row["id"]):
                     # Decided before the breaker opened, due after: it does not go out.
                     raise TransientError(
                         BREAKER_OPEN,
@@ -351,6 +356,20 @@ class Dispatcher:
                 assert result.receipt is not None
                 return result.receipt
         raise AssertionError("tenacity ends with a result or the last error")
+
+    async def _breaker_allows(self, code: str, delivery_id: str) -> bool:
+        """Whether this delivery may call its department now: the breaker is closed, or this
+        is the probe. Read from the store, since any process may have opened it."""
+        async with self.engine.connect() as conn:
+            breaker = await breaker_store.get(conn, code)
+        if breaker is None or breaker["state"] == BreakerState.CLOSED:
+            return True
+        self.tripped.add(code)
+        return (
+            breaker["state"] == BreakerState.HALF_OPEN
+            and breaker["probe_by"] == self.worker
+            and self.probes.get(code) == delivery_id
+        )
 
     async def _lookup(self, row: RowMapping, adapter: Adapter) -> Receipt | None:
         """Ask the department whether an earlier send arrived.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.runtime import RuntimeOptions
 from hub.store.engine import create_engine
 from hub.store.tables import applications, deliveries
-from tests.conftest import HubDriver
+from tests.conftest import FRONTEND, OPERATOR, TAX_IT, HubDriver
 from tests.samples import BUSINESS_STARTUP, HOUSEHOLD_TRANSFER, ZHANG_WEI_ID
 
 PROBLEM = "application/problem+json"
@@ -185,3 +186,85 @@ async def test_request_id_is_echoed_and_made_when_missing(hub: HubDriver) -> Non
     assert response.headers["X-Request-Id"] == "window-7-0042"
     response = await hub.get("/api/v1/nothing")
     assert len(response.headers["X-Request-Id"]) == 26
+
+
+async def test_same_idempotency_key_and_body_answers_the_same_application(hub: HubDriver) -> None:
+    """A retried POST with the same Idempotency-Key and body files nothing new."""
+    headers = {"Idempotency-Key": "window-7:2026-11-26:0042"}
+    first = await hub.post("/api/v1/applications", json=HOUSEHOLD_TRANSFER, headers=headers)
+    reordered = {k: HOUSEHOLD_TRANSFER[k] for k in reversed(list(HOUSEHOLD_TRANSFER))}
+    again = await hub.post("/api/v1/applications", json=reordered, headers=headers)
+    assert (first.status, again.status) == (202, 202)
+    assert (await first.json())["id"] == (await again.json())["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await counts(hub.hub.engine) == (1, 2)
+
+
+async def test_same_idempotency_key_with_another_body_is_409(hub: HubDriver) -> None:
+    """Reusing a key for a different filing is refused, naming the first application."""
+    headers = {"Idempotency-Key": "k-1"}
+    first = await hub.post("/api/v1/applications", json=HOUSEHOLD_TRANSFER, headers=headers)
+    other = await hub.post("/api/v1/applications", json=BUSINESS_STARTUP, headers=headers)
+    assert other.status == 409
+    assert other.content_type == PROBLEM
+    assert (await other.json())["application_id"] == (await first.json())["id"]
+    assert await counts(hub.hub.engine) == (1, 2)
+
+
+async def test_concurrent_requests_with_one_key_file_one_application(hub: HubDriver) -> None:
+    """Ten identical requests at once: one application, ten 202s with its id."""
+    headers = {"Idempotency-Key": "double-click"}
+    responses = await asyncio.gather(
+        *(
+            hub.post("/api/v1/applications", json=BUSINESS_STARTUP, headers=headers)
+            for _ in range(10)
+        )
+    )
+    assert {r.status for r in responses} == {202}
+    assert len({(await r.json())["id"] for r in responses}) == 1
+    assert await counts(hub.hub.engine) == (1, 4)
+
+
+async def test_bad_idempotency_key_is_a_field_problem(hub: HubDriver) -> None:
+    """A key with spaces or of 201 characters is refused at header.Idempotency-Key."""
+    for key in ("has space", "k" * 201):
+        response = await hub.post(
+            "/api/v1/applications", json=HOUSEHOLD_TRANSFER, headers={"Idempotency-Key": key}
+        )
+        assert response.status == 422
+        assert (await response.json())["errors"][0]["field"] == "header.Idempotency-Key"
+
+
+async def test_idempotency_keys_belong_to_their_client(hub: HubDriver) -> None:
+    """Two clients using the same key file two applications."""
+    headers = {"Idempotency-Key": "same-key"}
+    one = await hub.post("/api/v1/applications", json=HOUSEHOLD_TRANSFER, headers=headers)
+    two = await hub.post(
+        "/api/v1/applications", json=HOUSEHOLD_TRANSFER, headers=headers, token=OPERATOR
+    )
+    assert (await one.json())["id"] != (await two.json())["id"]
+
+
+@pytest.mark.parametrize(
+    ("token", "path", "method", "status"),
+    [
+        (None, "/api/v1/applications", "POST", 401),
+        ("not-a-token", "/api/v1/matters", "GET", 401),
+        (FRONTEND, "/api/v1/deliveries", "GET", 403),
+        (FRONTEND, "/api/v1/departments", "GET", 403),
+        (TAX_IT, "/api/v1/matters", "GET", 403),
+        (OPERATOR, "/api/v1/deliveries", "GET", 200),
+        (OPERATOR, "/api/v1/matters", "GET", 200),
+        (None, "/healthz", "GET", 200),
+    ],
+)
+async def test_tokens_and_roles_decide_who_may_call_what(
+    hub: HubDriver, token: str | None, path: str, method: str, status: int
+) -> None:
+    """No or unknown token → 401 with WWW-Authenticate; a role the route lacks → 403."""
+    response = await hub.request(method, path, token=token, json={} if method == "POST" else None)
+    assert response.status == status
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    if status >= 400:
+        assert response.content_type == PROBLEM

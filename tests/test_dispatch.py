@@ -151,3 +151,22 @@ async def test_every_call_carries_the_application_id_and_delivery_key(
         ]
         [case] = (await sim.received(department))["cases"]
         assert (case["delivery_key"], case["application_id"]) == (key, application_id)
+
+
+async def test_retry_after_from_the_department_is_honoured(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """A 503 with Retry-After: 1 is tried again no sooner than a second later."""
+    await sim.faults("market_regulation", fail_next=1, fail_kind="error")
+    steps = by_step(await hub.delivered(await hub.submit(BUSINESS_STARTUP)))
+    first, second = steps["company_registration"]["attempts"]
+    assert (first["outcome"], first["http_status"], first["error_code"]) == (
+        "transient",
+        503,
+        "MR-5030",
+    )
+    failed_at = (
+        datetime.fromisoformat(first["started_at"]).timestamp() + first["duration_ms"] / 1000
+    )
+    assert datetime.fromisoformat(second["started_at"]).timestamp() - failed_at >= 1.0
+    assert second["outcome"] == "accepted"

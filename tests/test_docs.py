@@ -38,7 +38,7 @@ def test_docs_show_commands() -> None:
 
 
 @pytest.mark.parametrize(("doc", "command"), console_commands())
-def test_command_in_docs_runs(doc: str, command: str) -> None:
+def test_command_in_docs_runs(doc: str, command: str, tmp_path: Path) -> None:
     """Every `hub …` command shown in the docs succeeds as shown, from the repository root."""
     if command in EXERCISED_ELSEWHERE:
         file, _, name = EXERCISED_ELSEWHERE[command].partition("::")
@@ -48,7 +48,12 @@ def test_command_in_docs_runs(doc: str, command: str) -> None:
     if argv[0] == "make":
         pytest.skip("make targets are what CI itself runs")
     assert argv[0] == "hub", f"{doc}: only hub commands may be shown in console blocks: {command}"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # Commands that touch a store get an empty one of their own, not the working tree's var/.
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "HUB_STORE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "hub.cli", *argv[1:]],
         cwd=REPO,

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from hub.store.tables import attempts
 from simulators.runner import Simulators
 from tests.conftest import OPERATOR, HubDriver, SimulatorControl, by_step
 from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION, HOUSEHOLD_TRANSFER
@@ -73,6 +75,14 @@ async def test_hanging_department_opens_its_breaker_and_others_are_unaffected(
     breaker = await tax_breaker()
     assert breaker["state"] == "open"
     assert breaker["last_failure_code"] == "timeout"
+    in_flight = select(func.count()).where(
+        attempts.c.department == "tax", attempts.c.outcome.is_(None)
+    )
+    for _ in range(100):  # the calls that were under way when it opened time out
+        async with hub.hub.engine.connect() as conn:
+            if not (await conn.execute(in_flight)).scalar_one():
+                break
+        await asyncio.sleep(0.05)
     calls = len((await sim.received("tax"))["traces"])
     # While it is open, no call goes out: checked up to just before its cool-down ends.
     open_until = datetime.fromisoformat(breaker["open_until"])

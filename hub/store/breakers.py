@@ -43,6 +43,12 @@ async def _ensure(conn: AsyncConnection, department: str, now: datetime) -> None
     )
 
 
+async def get(conn: AsyncConnection, department: str) -> RowMapping | None:
+    """One department's breaker row, if it has one."""
+    result = await conn.execute(select(breakers).where(breakers.c.department == department))
+    return result.mappings().first()
+
+
 async def _row(conn: AsyncConnection, department: str) -> RowMapping:
     result = await conn.execute(select(breakers).where(breakers.c.department == department))
     return result.mappings().one()
@@ -69,6 +75,17 @@ async def take_probe(
         .values(state=BreakerState.HALF_OPEN, probe_by=worker, changed_at=now)
     )
     return result.rowcount == 1
+
+
+async def give_back_probe(
+    conn: AsyncConnection, department: str, worker: str, now: datetime
+) -> None:
+    """Return a probe that was taken but not used: the breaker is open and due for one again."""
+    await conn.execute(
+        breakers.update()
+        .where(breakers.c.department == department, breakers.c.probe_by == worker)
+        .values(state=BreakerState.OPEN, open_until=now, probe_by=None, changed_at=now)
+    )
 
 
 async def record_failure(

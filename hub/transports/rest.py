@@ -110,7 +110,8 @@ class RestAdapter(Adapter):
                 message,
                 http_status=response.status,
                 retry_after=response.retry_after(),
-                outcome_unknown=response.status >= 500,
+                # 503 says "not taken in"; other 5xx may come after the work was done.
+                outcome_unknown=response.status >= 500 and response.status != 503,
             )
         raise PermanentError(code, message, http_status=response.status)
 
