@@ -5,20 +5,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 from ulid import ULID
 
-from hub.catalog import Catalog
+from hub.config import HubConfig
 from hub.delivery import ApplicationStatus, DeliveryState
 from hub.intake import normalize_application
 from hub.plugins import Plugins
 from hub.privacy import mask_record
 from hub.record import ApplicationRecord
 from hub.store import applications as app_store
+from hub.store import events
 from hub.store.types import utcnow
+from hub.tracking import new_reference, query_code
 
 
 def request_hash(data: Mapping[str, Any]) -> str:
@@ -38,24 +42,39 @@ def new_id() -> str:
     return str(ULID())
 
 
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """An application as committed: what the applicant's receipt shows."""
+
+    id: str
+    record: ApplicationRecord
+    reference: str
+    query_code: str
+    statutory_due: date
+    promised_due: date
+
+
 async def file_application(
     engine: AsyncEngine,
-    catalog: Catalog,
+    config: HubConfig,
     plugins: Plugins | None,
     data: Mapping[str, Any],
     *,
     idempotency_key: str | None = None,
-) -> tuple[str, ApplicationRecord]:
+) -> Filed:
     """Validate and store an application with one delivery per step, atomically.
 
     Raises ValidationProblem (nothing stored) for bad input, and IntegrityError when another
     filing holds the idempotency key. When it returns, the application is committed: only then
     may it be acknowledged.
     """
-    record = normalize_application(data, catalog, plugins)
-    matter = catalog[record.matter]
+    record = normalize_application(data, config.catalog, plugins)
+    matter = config.catalog[record.matter]
     now = utcnow()
     application_id = new_id()
+    reference = new_reference(config.clock.today(now))
+    statutory_due = config.clock.due(now, matter.statutory_days)
+    promised_due = config.clock.due(now, matter.promised_days)
     planned = []
     for step in matter.ordered_steps():
         planned.append(
@@ -86,12 +105,19 @@ async def file_application(
                 "record": record.model_dump(mode="json"),
                 "idempotency_key": idempotency_key,
                 "request_sha256": request_hash(data) if idempotency_key else None,
+                "reference": reference,
+                "statutory_due": statutory_due,
+                "promised_due": promised_due,
                 "created_at": now,
                 "updated_at": now,
             },
             planned,
         )
-    return application_id, record
+        await events.application_changed(
+            conn, application_id, None, ApplicationStatus.SUBMITTED, now
+        )
+    code = query_code(reference, config.secret_key)
+    return Filed(application_id, record, reference, code, statutory_due, promised_due)
 
 
 def _time(value: Any) -> str | None:

@@ -352,6 +352,7 @@ def echo_table(rows: Sequence[Sequence[str]]) -> None:
 
 
 @main.command("replay")
+@config_options
 @store_option
 @click.argument("delivery_ids", nargs=-1)
 @click.option("--department", help="Replay every dead letter of this department.")
@@ -360,6 +361,8 @@ def echo_table(rows: Sequence[Sequence[str]]) -> None:
     "--by", default=lambda: os.environ.get("USER", "operator"), help="Who replays (recorded)."
 )
 def replay_command(
+    config_dir: Path,
+    env_files: tuple[Path, ...],
     store_url: str | None,
     delivery_ids: tuple[str, ...],
     department: str | None,
@@ -374,6 +377,7 @@ def replay_command(
 
     if bool(delivery_ids) + bool(department) + all_dead != 1:
         raise click.UsageError("give delivery ids, or --department D, or --all-dead (one of them)")
+    clock = load(config_dir, env_files).clock
 
     async def work(engine: AsyncEngine) -> tuple[int, list[str]]:
         ids = list(delivery_ids) or await dead_letter_ids(engine, department)
@@ -381,7 +385,7 @@ def replay_command(
         with Progress(transient=True) as progress:
             bar = progress.add_task("replaying", total=len(ids))
             for delivery_id in ids:
-                [result] = await replay(engine, [delivery_id], by=by)
+                [result] = await replay(engine, [delivery_id], by=by, clock=clock)
                 if result.replayed:
                     done += 1
                 else:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.catalog import Catalog, load_catalog
 from hub.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
-from hub.departments import Department, read_departments
+from hub.departments import Department, EnvCredential, read_departments
+from hub.timelimits import Calendar, Clock, load_calendar
 
 
 class _Section(BaseModel):
@@ -20,9 +23,23 @@ class _Section(BaseModel):
 
 
 class CenterSettings(_Section):
-    """[hub]: who this deployment is."""
+    """[hub]: who this deployment is, and the time zone its working days are counted in."""
 
     name: str = "One Window Hub"
+    timezone: str = "Asia/Shanghai"
+    secret_key: EnvCredential = EnvCredential(env="HUB_SECRET_KEY")
+    """Signs the query codes on applicants' receipts and the console's session cookies."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name, e.g. Asia/Shanghai)"
+            ) from None
+        return value
 
 
 class ApiSettings(_Section):
@@ -72,6 +89,17 @@ class HubConfig:
     settings: HubSettings
     departments: Mapping[str, Department]
     catalog: Catalog
+    calendar: Calendar = field(default_factory=Calendar)
+
+    @property
+    def secret_key(self) -> str:
+        """The hub's secret key, from the environment variable hub.toml names."""
+        return os.environ[self.settings.hub.secret_key.env]
+
+    @property
+    def clock(self) -> Clock:
+        """The calendar in the center's time zone."""
+        return Clock(self.calendar, ZoneInfo(self.settings.hub.timezone))
 
     def department_file(self, code: str) -> Path:
         """The file a department was loaded from, for messages that name it."""
@@ -106,6 +134,20 @@ def load_config(directory: Path) -> HubConfig:
         catalog = load_catalog(directory / "matters", codes)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    secret = hub.hub.secret_key.env
+    if len(os.environ.get(secret, "")) < 16:
+        problems.append(
+            ConfigProblem(
+                directory / "hub.toml",
+                "hub.secret_key.env",
+                f"environment variable {secret} must hold a secret of 16 characters or more",
+            )
+        )
+    calendar = Calendar()
+    try:
+        calendar = load_calendar(directory / "calendar.toml")
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     for i, client in enumerate(hub.clients):
         for j, role in enumerate(client.roles):
             department = role.partition(":")[2]
@@ -119,4 +161,4 @@ def load_config(directory: Path) -> HubConfig:
                 )
     if problems:
         raise ConfigError(problems)
-    return HubConfig(directory, hub, departments, catalog)
+    return HubConfig(directory, hub, departments, catalog, calendar)

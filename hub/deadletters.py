@@ -8,9 +8,12 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.delivery import DeliveryState
 from hub.flow import settle
 from hub.store import deliveries as delivery_store
+from hub.store import events
 from hub.store.types import utcnow
+from hub.timelimits import Clock
 
 log = structlog.get_logger("hub.deadletters")
 
@@ -24,7 +27,9 @@ class Replayed:
     reason: str = ""
 
 
-async def replay(engine: AsyncEngine, delivery_ids: Iterable[str], *, by: str) -> list[Replayed]:
+async def replay(
+    engine: AsyncEngine, delivery_ids: Iterable[str], *, by: str, clock: Clock
+) -> list[Replayed]:
     """Make each dead (or failed) delivery due again; each in its own transaction."""
     results = []
     for delivery_id in delivery_ids:
@@ -32,7 +37,15 @@ async def replay(engine: AsyncEngine, delivery_ids: Iterable[str], *, by: str) -
         async with engine.begin() as conn:
             before = await delivery_store.replay(conn, delivery_id, now)
             if before is not None:
-                await settle(conn, before["application_id"], now)
+                await events.delivery_changed(
+                    conn,
+                    before,
+                    DeliveryState.PENDING,
+                    now,
+                    code="replayed",
+                    message=f"replayed by {by}",
+                )
+                await settle(conn, before["application_id"], now, clock)
         if before is None:
             async with engine.connect() as conn:
                 row = await delivery_store.get(conn, delivery_id)

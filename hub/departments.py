@@ -58,6 +58,24 @@ class BreakerPolicy(_Strict):
     cooldown: float = Field(default=30.0, gt=0, le=86400, description="seconds before one probe")
 
 
+class StatusPolicy(_Strict):
+    """How the hub learns a department's decisions: by asking, or by being told."""
+
+    callbacks: bool = Field(
+        default=False, description="the department pushes decisions to /api/v1/callbacks/<code>"
+    )
+    poll_interval: float = Field(default=300.0, gt=0, le=86400, description="first wait, seconds")
+    poll_interval_max: float = Field(
+        default=3600.0, gt=0, le=7 * 86400, description="cap while nothing changes"
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> StatusPolicy:
+        if self.poll_interval_max < self.poll_interval:
+            raise ValueError("poll_interval_max must not be smaller than poll_interval")
+        return self
+
+
 class Department(_Strict):
     """One department's legacy system as the hub reaches it."""
 
@@ -69,6 +87,7 @@ class Department(_Strict):
     concurrency: int = Field(default=4, ge=1, le=1000)
     retry: RetryPolicy = RetryPolicy()
     breaker: BreakerPolicy = BreakerPolicy()
+    status: StatusPolicy = StatusPolicy()
     credentials: dict[str, EnvCredential] = {}
     options: dict[str, Any] = {}
 

@@ -35,7 +35,7 @@ from hub.adapter import (
     supports,
 )
 from hub.catalog import Step
-from hub.config import DispatchSettings
+from hub.config import HubConfig
 from hub.delivery import DeliveryState
 from hub.departments import Department, RetryPolicy
 from hub.flow import settle
@@ -45,6 +45,7 @@ from hub.store import applications as app_store
 from hub.store import attempts as attempt_store
 from hub.store import breakers as breaker_store
 from hub.store import deliveries as delivery_store
+from hub.store import events
 from hub.store.breakers import BreakerState
 from hub.store.types import utcnow
 from hub.transports.exchange import Exchange, recording
@@ -124,16 +125,16 @@ class Dispatcher:
     def __init__(
         self,
         engine: AsyncEngine,
-        departments: Mapping[str, Department],
+        config: HubConfig,
         adapters: Mapping[str, Adapter],
         *,
-        settings: DispatchSettings | None = None,
         worker: str | None = None,
     ) -> None:
         self.engine = engine
-        self.departments = departments
+        self.departments: Mapping[str, Department] = config.departments
         self.adapters = adapters
-        self.settings = settings or DispatchSettings()
+        self.settings = config.settings.dispatch
+        self.clock = config.clock
         self.worker = worker or worker_name()
         self.wake = asyncio.Event()
         self.stopping = False
@@ -543,6 +544,7 @@ class Dispatcher:
             )
             if not accepted:
                 raise LeaseLost
+            await events.delivery_changed(conn, row, receipt.state, now, code=None, message=None)
             await self._settled(conn, row["application_id"], now)
         log.info("delivery.accepted", reference=receipt.reference)
 
@@ -568,6 +570,14 @@ class Dispatcher:
             )
             if not done:
                 raise LeaseLost
+            await events.delivery_changed(
+                conn,
+                row,
+                DeliveryState.REJECTED,
+                now,
+                code=error.code,
+                message=scrub_text(error.message),
+            )
             await self._settled(conn, row["application_id"], now)
         log.warning("delivery.rejected", error_code=error.code)
 
@@ -590,6 +600,9 @@ class Dispatcher:
             )
             if not done:
                 raise LeaseLost
+            await events.delivery_changed(
+                conn, row, DeliveryState.FAILED, now, code=code, message=scrub_text(message)
+            )
             await self._settled(conn, row["application_id"], now)
         log.error("delivery.failed", error_code=code)
 
@@ -624,6 +637,14 @@ class Dispatcher:
             if not await delivery_store.update_leased(conn, row["id"], self.worker, values):
                 raise LeaseLost
             if values.get("state") == DeliveryState.DEAD:
+                await events.delivery_changed(
+                    conn,
+                    row,
+                    DeliveryState.DEAD,
+                    now,
+                    code=error.code,
+                    message=scrub_text(error.message),
+                )
                 await self._settled(conn, row["application_id"], now)
         if values.get("state") == DeliveryState.DEAD:
             log.error("delivery.dead", error_code=error.code, attempts=current["attempts"])
@@ -635,5 +656,5 @@ class Dispatcher:
             )
 
     async def _settled(self, conn: AsyncConnection, application_id: str, now: datetime) -> None:
-        await settle(conn, application_id, now)
+        await settle(conn, application_id, now, self.clock)
         self.wake.set()

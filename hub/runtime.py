@@ -68,13 +68,7 @@ def hub_context(
                 adapters = build_adapters(config, infos, http)
                 dispatcher = None
                 if options.dispatch:
-                    dispatcher = Dispatcher(
-                        engine,
-                        config.departments,
-                        adapters,
-                        settings=config.settings.dispatch,
-                        worker=options.worker,
-                    )
+                    dispatcher = Dispatcher(engine, config, adapters, worker=options.worker)
                 app[HUB] = Hub(config, engine, plugins, http, adapters, dispatcher)
                 task = asyncio.create_task(dispatcher.run()) if dispatcher else None
                 try:

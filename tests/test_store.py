@@ -31,7 +31,7 @@ async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
 async def file_cards(engine: AsyncEngine, config: HubConfig, count: int) -> None:
     """`count` card applications: one pending social_security delivery each."""
     for _ in range(count):
-        await file_application(engine, config.catalog, None, CARD_APPLICATION)
+        await file_application(engine, config, None, CARD_APPLICATION)
 
 
 async def claim(engine: AsyncEngine, worker: str, limit: int, now=None) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from hub.applications import (
 from hub.auth import FRONTEND, allow
 from hub.problems import ValidationProblem
 from hub.runtime import HUB
+from hub.tracking import query_code
 
 routes = web.RouteTableDef()
 
@@ -28,19 +30,39 @@ routes = web.RouteTableDef()
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
-def _accepted(application_id: str, *, replayed: bool = False) -> web.Response:
+def _accepted(
+    application_id: str,
+    reference: str,
+    statutory_due: date,
+    promised_due: date,
+    secret: str,
+    *,
+    replayed: bool = False,
+) -> web.Response:
+    """202 with the applicant's receipt: reference, query code and due dates."""
     location = f"/api/v1/applications/{application_id}"
     headers = {"Location": location}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return web.json_response(
-        {"id": application_id, "status": "submitted", "links": {"self": location}},
+        {
+            "id": application_id,
+            "status": "submitted",
+            "reference": reference,
+            "query_code": query_code(reference, secret),
+            "due": {"statutory": statutory_due.isoformat(), "promised": promised_due.isoformat()},
+            "links": {
+                "self": location,
+                "events": f"{location}/events",
+                "track": f"/api/v1/track/{reference}",
+            },
+        },
         status=202,
         headers=headers,
     )
 
 
-def _same_filing(existing: RowMapping, data: dict[str, Any]) -> web.Response:
+def _same_filing(existing: RowMapping, data: dict[str, Any], secret: str) -> web.Response:
     """The answer to a repeated Idempotency-Key: the same application, or 409 for another body."""
     if existing["request_sha256"] != request_hash(data):
         raise ProblemError(
@@ -50,7 +72,14 @@ def _same_filing(existing: RowMapping, data: dict[str, Any]) -> web.Response:
             kind="idempotency-conflict",
             application_id=existing["id"],
         )
-    return _accepted(existing["id"], replayed=True)
+    return _accepted(
+        existing["id"],
+        existing["reference"],
+        existing["statutory_due"],
+        existing["promised_due"],
+        secret,
+        replayed=True,
+    )
 
 
 @routes.post("/api/v1/applications")
@@ -74,20 +103,22 @@ async def submit(request: web.Request) -> web.Response:
         scoped = f"{request[CALLER].name}:{key}"
         existing = await find_by_idempotency_key(hub.engine, scoped)
         if existing is not None:
-            return _same_filing(existing, data)
+            return _same_filing(existing, data, hub.config.secret_key)
     try:
-        application_id, _ = await file_application(
-            hub.engine, hub.config.catalog, hub.plugins, data, idempotency_key=scoped
+        filed = await file_application(
+            hub.engine, hub.config, hub.plugins, data, idempotency_key=scoped
         )
     except IntegrityError:
         # The same key arrived twice at once and the other request won the race.
         existing = await find_by_idempotency_key(hub.engine, scoped) if scoped else None
         if existing is None:
             raise
-        return _same_filing(existing, data)
+        return _same_filing(existing, data, hub.config.secret_key)
     if hub.dispatcher is not None:
         hub.dispatcher.notify()
-    return _accepted(application_id)
+    return _accepted(
+        filed.id, filed.reference, filed.statutory_due, filed.promised_due, hub.config.secret_key
+    )
 
 
 @routes.get("/api/v1/applications/{id}")

@@ -49,7 +49,9 @@ async def list_deliveries(request: web.Request) -> web.Response:
 async def replay_delivery(request: web.Request) -> web.Response:
     """Send a dead letter (or a failed delivery) again, under its delivery key."""
     hub = request.app[HUB]
-    [result] = await replay(hub.engine, [request.match_info["id"]], by=request[CALLER].name)
+    [result] = await replay(
+        hub.engine, [request.match_info["id"]], by=request[CALLER].name, clock=hub.config.clock
+    )
     if not result.replayed:
         status = 404 if result.reason == "no such delivery" else 409
         raise ProblemError(status, "Not replayed", result.reason, kind="not-replayable")

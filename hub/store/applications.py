@@ -48,13 +48,13 @@ async def attempts_of(conn: AsyncConnection, application_id: str) -> list[RowMap
 
 
 async def set_status(
-    conn: AsyncConnection, application_id: str, status: str, now: datetime
+    conn: AsyncConnection, application_id: str, status: str, now: datetime, **values: Any
 ) -> None:
-    """Store an application's aggregated status."""
+    """Store an application's aggregated status (and whatever changes with it)."""
     await conn.execute(
         applications.update()
         .where(applications.c.id == application_id)
-        .values(status=status, updated_at=now)
+        .values(status=status, updated_at=now, **values)
     )
 
 

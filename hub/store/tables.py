@@ -6,6 +6,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -38,6 +39,13 @@ applications = Table(
     # The frontend's Idempotency-Key (scoped by client) and the hash of the body it came with.
     Column("idempotency_key", String(300), unique=True),
     Column("request_sha256", String(64)),
+    # Printed on the applicant's receipt with a query code derived from it (hub.tracking).
+    Column("reference", String(24), unique=True),
+    # Time limits in working days, as due dates; the clock stops while a correction is owed.
+    Column("statutory_due", Date),
+    Column("promised_due", Date),
+    Column("clock_stopped_at", UtcDateTime),
+    Column("record_version", Integer, nullable=False, default=1, server_default="1"),
     Column("created_at", UtcDateTime, nullable=False, index=True),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -68,6 +76,11 @@ deliveries = Table(
     # The attempt count at the last replay: a replayed dead letter gets a fresh retry budget.
     Column("retry_base", Integer, nullable=False, default=0, server_default="0"),
     Column("first_attempt_at", UtcDateTime),
+    Column("next_poll_at", UtcDateTime),
+    Column("polls_unchanged", Integer, nullable=False, default=0, server_default="0"),
+    Column("cancel_requested_at", UtcDateTime),
+    Column("corrections", Integer, nullable=False, default=0, server_default="0"),
+    Column("decided_at", UtcDateTime),
     Column("next_attempt_at", UtcDateTime),
     # Set while a send may have reached the department without our knowing: before sending
     # again, the hub asks the adapter's lookup (where it has one) whether it already arrived.
@@ -79,6 +92,7 @@ deliveries = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_deliveries_claim", "state", "next_attempt_at"),
+    Index("ix_deliveries_poll", "next_poll_at"),
 )
 
 attempts = Table(
@@ -118,4 +132,44 @@ breakers = Table(
     Column("last_failure_code", String(128)),
     Column("last_success_at", UtcDateTime),
     Column("changed_at", UtcDateTime, nullable=False),
+)
+
+status_events = Table(
+    "status_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("application_id", String(26), nullable=False, index=True),
+    Column("delivery_id", String(26)),
+    Column("step", String(64)),
+    Column("department", String(64)),
+    Column("old", String(24)),
+    Column("new", String(24), nullable=False),
+    Column("code", String(64)),  # the department's own status or error code
+    Column("message", Text),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+relay_cursors = Table(
+    "relay_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("last_event_id", Integer, nullable=False),
+    Column("locked_by", String(128)),
+    Column("locked_until", UtcDateTime),
+)
+
+callbacks_seen = Table(
+    "callbacks_seen",
+    metadata,
+    Column("signature", String(128), primary_key=True),
+    Column("department", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False, index=True),
+)
+
+track_failures = Table(
+    "track_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(24), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
 )
