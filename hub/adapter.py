@@ -113,6 +113,10 @@ class DeliveryContext:
     application_id: str
     delivery_key: str
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    correction: int = 0
+    """0 for the first filing; n for the n-th corrected record sent after a request to correct."""
+    previous_reference: str | None = None
+    """With a correction: the department's reference of the filing it corrects."""
 
 
 class NoOptions(BaseModel):

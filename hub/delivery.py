@@ -33,6 +33,12 @@ ACCEPTED = frozenset(
 """States in which the department holds the filing: the steps after it may go."""
 
 NOT_YET_DELIVERED = frozenset({DeliveryState.WAITING, DeliveryState.PENDING})
+UNDECIDED = frozenset(
+    {DeliveryState.SUBMITTED, DeliveryState.IN_REVIEW, DeliveryState.NEEDS_CORRECTION}
+)
+"""States in which the department holds the filing and has not decided: asked on a schedule."""
+FINAL = frozenset({DeliveryState.APPROVED, DeliveryState.REJECTED, DeliveryState.CANCELLED})
+"""Decisions: nothing changes a delivery once it is in one of these."""
 BLOCKING = frozenset(
     {DeliveryState.REJECTED, DeliveryState.CANCELLED, DeliveryState.FAILED, DeliveryState.DEAD}
 )

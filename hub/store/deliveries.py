@@ -11,15 +11,27 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.delivery import DeliveryState
+from hub.delivery import UNDECIDED, DeliveryState
 from hub.store.tables import deliveries
+
+# Not delivered, or maybe delivered: a cancellation finds out at the department, if need be.
+CANCEL_HERE_OR_THERE = (DeliveryState.PENDING, DeliveryState.DEAD, DeliveryState.FAILED)
 
 
 def _claimable(now: datetime) -> Any:
+    """Due work: a send or a retry, a status query, or a cancellation; and no live lease."""
+    due_at = or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
     return and_(
-        deliveries.c.state == DeliveryState.PENDING,
-        or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
         or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now),
+        or_(
+            and_(deliveries.c.state == DeliveryState.PENDING, due_at),
+            and_(deliveries.c.state.in_(list(UNDECIDED)), deliveries.c.next_poll_at <= now),
+            and_(
+                deliveries.c.cancel_requested_at.is_not(None),
+                deliveries.c.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
+                due_at,
+            ),
+        ),
     )
 
 
@@ -99,9 +111,25 @@ async def next_due(conn: AsyncConnection) -> datetime | None:
     return value
 
 
-async def get(conn: AsyncConnection, delivery_id: str) -> RowMapping | None:
-    """One delivery row."""
-    result = await conn.execute(select(deliveries).where(deliveries.c.id == delivery_id))
+async def get(
+    conn: AsyncConnection, delivery_id: str, *, for_update: bool = False
+) -> RowMapping | None:
+    """One delivery row; locked until the transaction ends, with for_update (on PostgreSQL)."""
+    query = select(deliveries).where(deliveries.c.id == delivery_id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    result = await conn.execute(query)
+    return result.mappings().first()
+
+
+async def by_reference(conn: AsyncConnection, department: str, reference: str) -> RowMapping | None:
+    """The delivery a department knows by its own reference number, locked for update."""
+    query = select(deliveries).where(
+        deliveries.c.department == department, deliveries.c.receipt_reference == reference
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    result = await conn.execute(query)
     return result.mappings().first()
 
 

@@ -1,0 +1,233 @@
+"""Every call to a department: a sync-log row before it goes out and when it ends, counted by the
+department's circuit breaker, under the caller's lease."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.adapter import DepartmentError, PermanentError, TransientError
+from hub.departments import Department
+from hub.privacy import scrub_text
+from hub.store import attempts as attempt_store
+from hub.store import breakers as breaker_store
+from hub.store import deliveries as delivery_store
+from hub.store.breakers import BreakerState
+from hub.store.types import utcnow
+from hub.transports.exchange import Exchange, recording
+
+log = structlog.get_logger("hub.calls")
+
+BREAKER_OPEN = "breaker_open"
+# What a finished call is called in the sync log, by kind of call, when it got an answer.
+ANSWERED = {"submit": "accepted", "query": "answered", "cancel": "cancelled"}
+
+
+class LeaseLost(Exception):
+    """Another process took the delivery over; this one must stop touching it."""
+
+
+def worker_name() -> str:
+    """host:pid:random — unique per process, readable in the sync log."""
+    return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
+
+
+def lease_for(department: Department, margin: float) -> timedelta:
+    """Long enough for every quick try and wait of one claim, plus a margin."""
+    policy = department.retry
+    seconds = policy.quick_attempts * (
+        department.timeout + policy.quick_backoff_max + policy.jitter
+    )
+    return timedelta(seconds=seconds + margin)
+
+
+@dataclass
+class CallResult:
+    """What one call came to: its sync-log outcome, and the answer or the error."""
+
+    outcome: str
+    value: Any = None
+    error: DepartmentError | None = None
+
+
+class Calls:
+    """Makes the calls of one hub process, and keeps its view of the departments' breakers."""
+
+    def __init__(
+        self, engine: AsyncEngine, departments: Mapping[str, Department], worker: str, margin: float
+    ) -> None:
+        self.engine = engine
+        self.departments = departments
+        self.worker = worker
+        self.margin = margin
+        self.tripped: set[str] = set()
+        self.probes: dict[str, str] = {}  # department → the delivery this process probes with
+        self.breakers: dict[str, RowMapping] = {}
+        self.success_noted: dict[str, float] = defaultdict(float)
+
+    def lease(self, code: str) -> timedelta:
+        """The lease a claim on this department's deliveries holds."""
+        return lease_for(self.departments[code], self.margin)
+
+    def note_breakers(self, breakers: dict[str, RowMapping]) -> None:
+        """Take in the breakers as the store has them (any process may have opened one)."""
+        self.breakers = breakers
+        for code, breaker in breakers.items():
+            if breaker["state"] != BreakerState.CLOSED:
+                self.tripped.add(code)
+
+    async def allows(self, code: str, delivery_id: str) -> bool:
+        """Whether this delivery may call its department now: the breaker is closed, or this
+        is the probe. Read from the store, since any process may have opened it."""
+        async with self.engine.connect() as conn:
+            breaker = await breaker_store.get(conn, code)
+        if breaker is None or breaker["state"] == BreakerState.CLOSED:
+            return True
+        self.tripped.add(code)
+        return (
+            breaker["state"] == BreakerState.HALF_OPEN
+            and breaker["probe_by"] == self.worker
+            and self.probes.get(code) == delivery_id
+        )
+
+    async def call(
+        self,
+        row: RowMapping,
+        kind: str,
+        fn: Callable[[], Awaitable[Any]],
+        *,
+        number: int | None = None,
+        payload_sha256: str | None = None,
+    ) -> CallResult:
+        """One call, recorded before it goes and when it ends; renews the delivery's lease.
+
+        A submit marks the delivery in doubt until its outcome is stored: a crash in between
+        leaves the hub knowing that it does not know.
+        """
+        started = utcnow()
+        values: dict[str, Any] = {
+            "locked_until": started + self.lease(row["department"]),
+            "updated_at": started,
+        }
+        if kind == "submit":
+            values |= {"attempts": number, "in_doubt": True}
+            if row["first_attempt_at"] is None:
+                values["first_attempt_at"] = started
+        async with self.engine.begin() as conn:
+            if not await delivery_store.update_leased(conn, row["id"], self.worker, values):
+                raise LeaseLost
+            attempt_id = await attempt_store.begin(
+                conn,
+                {
+                    "delivery_id": row["id"],
+                    "application_id": row["application_id"],
+                    "department": row["department"],
+                    "kind": kind,
+                    "number": number or row["attempts"],
+                    "worker": self.worker,
+                    "started_at": started,
+                    "payload_sha256": payload_sha256,
+                },
+            )
+        with structlog.contextvars.bound_contextvars(attempt=number, call=kind):
+            start = time.perf_counter()
+            with recording() as exchanges:
+                result = await self._outcome(fn, kind)
+            duration_ms = (time.perf_counter() - start) * 1000
+            await self._finish(attempt_id, row["department"], result, exchanges, duration_ms)
+        return result
+
+    async def _outcome(self, fn: Callable[[], Awaitable[Any]], kind: str) -> CallResult:
+        try:
+            value = await fn()
+        except PermanentError as error:
+            return CallResult("permanent", error=error)
+        except TransientError as error:
+            return CallResult("transient", error=error)
+        except Exception as error:
+            # An adapter bug after the department may have answered: the outcome is unknown.
+            log.exception("attempt.adapter_error")
+            return CallResult(
+                "transient",
+                error=TransientError(
+                    "adapter_error", f"{type(error).__name__}: {error}", outcome_unknown=True
+                ),
+            )
+        if kind == "lookup":
+            return CallResult("found" if value is not None else "not_found", value)
+        return CallResult(ANSWERED.get(kind, "answered"), value)
+
+    async def _finish(
+        self,
+        attempt_id: int,
+        department: str,
+        result: CallResult,
+        exchanges: list[Exchange],
+        duration_ms: float,
+    ) -> None:
+        last = exchanges[-1] if exchanges else None
+        error = result.error
+        values: dict[str, Any] = {
+            "outcome": result.outcome,
+            "duration_ms": round(duration_ms, 3),
+            "error_code": error.code if error else None,
+            "error_message": scrub_text(error.message)[:2000] if error else None,
+            "http_status": (error.http_status if error and error.http_status else None)
+            or (last.http_status if last else None),
+            "fault_code": error.fault_code if error else None,
+            "request_bytes": sum(e.request_size for e in exchanges) if exchanges else None,
+            "response_bytes": sum(e.response_size or 0 for e in exchanges) if exchanges else None,
+            "request_sha256": last.request_sha256 if last else None,
+            "response_sha256": last.response_sha256 if last else None,
+        }
+        async with self.engine.begin() as conn:
+            await attempt_store.finish(conn, attempt_id, values)
+            await self._breaker_after(conn, department, result)
+        log.info(
+            "attempt.finished",
+            outcome=result.outcome,
+            error_code=values["error_code"],
+            http_status=values["http_status"],
+            duration_ms=values["duration_ms"],
+            request_bytes=values["request_bytes"],
+            response_bytes=values["response_bytes"],
+        )
+
+    async def _breaker_after(self, conn: AsyncConnection, code: str, result: CallResult) -> None:
+        """Count a failure towards the department's breaker, or close it on an answer."""
+        now = utcnow()
+        if result.outcome == "transient":
+            assert result.error is not None
+            policy = self.departments[code].breaker
+            state = await breaker_store.record_failure(
+                conn,
+                code,
+                result.error.code,
+                threshold=policy.failures,
+                cooldown=timedelta(seconds=policy.cooldown),
+                now=now,
+            )
+            if state is BreakerState.OPEN and code not in self.tripped:
+                self.tripped.add(code)
+                log.warning("breaker.opened", department=code, cooldown=policy.cooldown)
+            return
+        seen = self.breakers.get(code)
+        clean = seen is None or (seen["state"] == BreakerState.CLOSED and seen["failures"] == 0)
+        # A healthy department's time of last success is refreshed at most once a second.
+        if clean and code not in self.tripped and time.monotonic() - self.success_noted[code] < 1:
+            return
+        self.success_noted[code] = time.monotonic()
+        if await breaker_store.record_success(conn, code, now):
+            log.info("breaker.closed", department=code)
+        self.tripped.discard(code)

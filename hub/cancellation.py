@@ -1,0 +1,163 @@
+"""Cancelling an application: at once what never left the hub, through adapters what did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.adapter import PermanentError, Receipt, TransientError, supports
+from hub.delivery import FINAL, UNDECIDED, DeliveryState
+from hub.flow import settle
+from hub.jobs import RELEASED, Job, Work
+from hub.privacy import scrub_text
+from hub.sending import Sender, scheduled_backoff
+from hub.store import applications as app_store
+from hub.store import deliveries as delivery_store
+from hub.store import events
+from hub.store.types import utcnow
+from hub.timelimits import Clock
+
+log = structlog.get_logger("hub.cancellation")
+
+BY_APPLICANT = "cancelled_by_applicant"
+
+
+@dataclass
+class CancelRequest:
+    """What a cancellation did at once, and what it left to the departments."""
+
+    cancelled: list[str] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
+    decided: list[str] = field(default_factory=list)
+
+
+async def request_cancel(
+    engine: AsyncEngine, application_id: str, clock: Clock
+) -> CancelRequest | None:
+    """Cancel every undecided step of an application; None if there is no such application.
+
+    A step that never left the hub is cancelled at once. A step a department holds (or may
+    hold) is marked for cancellation, which the dispatcher carries out through the adapter.
+    """
+    now = utcnow()
+    outcome = CancelRequest()
+    async with engine.begin() as conn:
+        if await app_store.get_application(conn, application_id) is None:
+            return None
+        for row in await app_store.deliveries_of(conn, application_id):
+            state = DeliveryState(row["state"])
+            if state in FINAL:
+                outcome.decided.append(row["step"])
+            elif state is DeliveryState.WAITING or (
+                state in (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.DEAD)
+                and not row["in_doubt"]
+                and row["locked_by"] is None
+            ):
+                await delivery_store.set_state(
+                    conn,
+                    row["id"],
+                    DeliveryState.CANCELLED,
+                    now,
+                    decided_at=now,
+                    last_error_code=BY_APPLICANT,
+                    last_error_message="cancelled before it was sent",
+                )
+                await events.delivery_changed(
+                    conn, row, DeliveryState.CANCELLED, now, code=BY_APPLICANT
+                )
+                outcome.cancelled.append(row["step"])
+            else:
+                await delivery_store.set_state(
+                    conn, row["id"], state, now, cancel_requested_at=now, next_attempt_at=None
+                )
+                outcome.asked.append(row["step"])
+        await settle(conn, application_id, now, clock)
+    log.info("application.cancel_requested", application_id=application_id, asked=outcome.asked)
+    return outcome
+
+
+class Canceller:
+    """Carries out a cancellation a department must be asked for."""
+
+    def __init__(self, work: Work, sender: Sender) -> None:
+        self.work = work
+        self.sender = sender
+
+    async def cancel(self, job: Job) -> None:
+        """Withdraw the filing at the department, or settle that there is nothing to withdraw."""
+        row = job.row
+        receipt = None
+        if row["state"] in UNDECIDED:
+            receipt = Receipt(row["receipt_reference"], row["outputs"] or {})
+        elif row["in_doubt"] and supports(job.adapter, "lookup"):
+            try:
+                found = await self.sender.lookup(job)
+            except TransientError as error:
+                await self._later(job, error)
+                return
+            if found is not None:
+                # The department has it: known as held first, then withdrawn on the next claim.
+                await self.sender.accept(job, found)
+                return
+        if receipt is None:
+            note = (
+                "it may have reached the department, which cannot be asked"
+                if row["in_doubt"]
+                else ""
+            )
+            await self._cancelled(job, note or "cancelled before it reached the department")
+            return
+        if not supports(job.adapter, "cancel"):
+            await self.work.finish(
+                row,
+                utcnow(),
+                {
+                    **RELEASED,
+                    "cancel_requested_at": None,
+                    "last_error_code": "cancel_unsupported",
+                    "last_error_message": f"{row['department']} cannot withdraw a filing",
+                },
+            )
+            return
+        result = await self.work.calls.call(row, "cancel", lambda: job.adapter.cancel(receipt))
+        if isinstance(result.error, TransientError):
+            await self._later(job, result.error)
+        elif isinstance(result.error, PermanentError):
+            # Refused: most often decided already. Ask for its status at once to learn which.
+            message = scrub_text(result.error.message)
+            await self.work.finish(
+                row,
+                utcnow(),
+                {
+                    **RELEASED,
+                    "cancel_requested_at": None,
+                    "next_poll_at": utcnow(),
+                    "last_error_code": result.error.code,
+                    "last_error_message": message,
+                },
+            )
+        else:
+            await self._cancelled(job, "withdrawn at the department")
+
+    async def _cancelled(self, job: Job, message: str) -> None:
+        now = utcnow()
+        values = {
+            **RELEASED,
+            "state": DeliveryState.CANCELLED,
+            "cancel_requested_at": None,
+            "next_poll_at": None,
+            "decided_at": now,
+            "in_doubt": False,
+        }
+        await self.work.finish(job.row, now, values, code=BY_APPLICANT, message=message)
+
+    async def _later(self, job: Job, error: TransientError) -> None:
+        delay = max(scheduled_backoff(job.department.retry, 0), error.retry_after or 0.0)
+        await self.work.finish(
+            job.row,
+            utcnow(),
+            {**RELEASED, "next_attempt_at": utcnow() + timedelta(seconds=delay)},
+        )

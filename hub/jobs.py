@@ -1,0 +1,111 @@
+"""What all work on a claimed delivery shares: its context, and how its outcome is written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.adapter import Adapter, DeliveryContext
+from hub.calls import Calls, LeaseLost
+from hub.catalog import Step
+from hub.departments import Department
+from hub.flow import settle
+from hub.store import deliveries as delivery_store
+from hub.store import events
+from hub.timelimits import Clock
+
+RELEASED = {"locked_by": None, "locked_until": None}
+"""Values that give a delivery's lease back."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed delivery: its row as claimed, its application, its department and adapter."""
+
+    row: RowMapping
+    application: RowMapping
+    department: Department
+    adapter: Adapter
+
+    @property
+    def step(self) -> Step:
+        """The step as planned when the application was filed."""
+        return Step(
+            name=self.row["step"],
+            department=self.row["department"],
+            operation=self.row["operation"],
+            after=tuple(self.row["after"]),
+            uses=self.row["uses"],
+        )
+
+    @property
+    def context(self) -> DeliveryContext:
+        """What goes along with every call for this delivery."""
+        return DeliveryContext(
+            self.row["application_id"],
+            self.row["delivery_key"],
+            self.row["inputs"] or {},
+            correction=self.row["corrections"],
+            previous_reference=self.row["receipt_reference"],
+        )
+
+
+@dataclass
+class Work:
+    """The services jobs use: the store, the calls, the calendar, this process's name."""
+
+    engine: AsyncEngine
+    departments: Mapping[str, Department]
+    calls: Calls
+    clock: Clock
+    worker: str
+    wake: Callable[[], None]
+
+    async def finish(
+        self,
+        row: RowMapping,
+        now: datetime,
+        values: Mapping[str, Any] | Callable[[RowMapping], Mapping[str, Any]],
+        *,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Write a job's outcome under its lease; a new state is a status event, and the
+        application then moves on (steps released, status and clock updated).
+
+        `values` may be a function of the delivery as it is now in the store, for outcomes
+        that must not overwrite what arrived meanwhile (a decision pushed by a callback).
+        """
+        async with self.engine.begin() as conn:
+            if callable(values):
+                current = await delivery_store.get(conn, row["id"], for_update=True)
+                assert current is not None
+                row, values = current, values(current)
+            updated = {**values, "updated_at": now}
+            if not await delivery_store.update_leased(conn, row["id"], self.worker, updated):
+                raise LeaseLost
+            await moved(conn, row, values.get("state"), now, self.clock, code=code, message=message)
+        if values.get("state") not in (None, row["state"]):
+            self.wake()
+
+
+async def moved(
+    conn: AsyncConnection,
+    row: RowMapping,
+    state: str | None,
+    now: datetime,
+    clock: Clock,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+) -> None:
+    """After a delivery's row was updated: if its state changed, record the event and let the
+    application move on. In the caller's transaction."""
+    if state is not None and state != row["state"]:
+        await events.delivery_changed(conn, row, state, now, code=code, message=message)
+        await settle(conn, row["application_id"], now, clock)

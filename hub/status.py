@@ -1,0 +1,121 @@
+"""Status collection: each department's decisions, asked for on a schedule or pushed by callback."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.adapter import DepartmentState, DepartmentStatus, Receipt
+from hub.delivery import FINAL, DeliveryState
+from hub.departments import StatusPolicy
+from hub.jobs import RELEASED, Job, Work, moved
+from hub.privacy import scrub_text
+from hub.store import deliveries as delivery_store
+from hub.store.types import utcnow
+from hub.timelimits import Clock
+
+log = structlog.get_logger("hub.status")
+
+
+def next_poll(policy: StatusPolicy, unchanged: int, now: datetime) -> datetime:
+    """When to ask next: the interval doubles while nothing changes, up to its cap. A department
+    that pushes its decisions is asked only at the cap, as a safety net for lost callbacks."""
+    if policy.callbacks:
+        return now + timedelta(seconds=policy.poll_interval_max)
+    seconds = min(policy.poll_interval_max, policy.poll_interval * 2.0 ** min(unchanged, 30))
+    return now + timedelta(seconds=seconds)
+
+
+def status_values(
+    row: RowMapping, status: DepartmentStatus, now: datetime, policy: StatusPolicy
+) -> dict[str, Any]:
+    """The columns a department's status changes; nothing once the delivery is decided."""
+    if row["state"] in FINAL:
+        return {}
+    # An answer of "pending" from a department that holds the filing means: not looked at yet.
+    state = (
+        DeliveryState.SUBMITTED
+        if status.state is DepartmentState.PENDING
+        else DeliveryState(status.state)
+    )
+    changed = state != row["state"] or status.code != row["department_code"]
+    values: dict[str, Any] = {
+        "state": state,
+        "department_code": status.code,
+        "department_message": scrub_text(status.message) if status.message else None,
+        "outputs": {**(row["outputs"] or {}), **status.outputs},
+    }
+    if state in FINAL:
+        return values | {"next_poll_at": None, "decided_at": now}
+    unchanged = 0 if changed else row["polls_unchanged"] + 1
+    return values | {
+        "polls_unchanged": unchanged,
+        "next_poll_at": next_poll(policy, unchanged, now),
+    }
+
+
+class Poller:
+    """Asks a department how far it has got with a filing it accepted."""
+
+    def __init__(self, work: Work) -> None:
+        self.work = work
+
+    async def poll(self, job: Job) -> None:
+        """One status query: the answer moves the delivery on; a failure only delays the next."""
+        row, policy = job.row, job.department.status
+        if not await self.work.calls.allows(row["department"], row["id"]):
+            later = {**RELEASED, "next_poll_at": utcnow() + timedelta(seconds=policy.poll_interval)}
+            await self.work.finish(row, utcnow(), later)
+            return
+        receipt = Receipt(row["receipt_reference"], row["outputs"] or {})
+        result = await self.work.calls.call(row, "query", lambda: job.adapter.query_status(receipt))
+        now = utcnow()
+        if result.error is not None:
+            unchanged = row["polls_unchanged"] + 1
+            await self.work.finish(
+                row,
+                now,
+                {
+                    **RELEASED,
+                    "polls_unchanged": unchanged,
+                    "next_poll_at": next_poll(policy, unchanged, now),
+                },
+            )
+            return
+        status: DepartmentStatus = result.value
+        await self.work.finish(
+            row,
+            now,
+            lambda current: {**RELEASED, **status_values(current, status, now, policy)},
+            code=status.code,
+            message=scrub_text(status.message) if status.message else None,
+        )
+
+
+async def apply_pushed_status(
+    engine: AsyncEngine,
+    policies: Mapping[str, StatusPolicy],
+    clock: Clock,
+    department: str,
+    reference: str,
+    status: DepartmentStatus,
+) -> bool:
+    """A decision a department pushed by callback; False if no delivery has that reference."""
+    now = utcnow()
+    async with engine.begin() as conn:
+        row = await delivery_store.by_reference(conn, department, reference)
+        if row is None:
+            return False
+        values = status_values(row, status, now, policies[department])
+        if values:
+            state = values.pop("state")
+            await delivery_store.set_state(conn, row["id"], state, now, **values)
+            message = scrub_text(status.message) if status.message else None
+            await moved(conn, row, state, now, clock, code=status.code, message=message)
+    log.info("status.pushed", department=department, state=status.state, code=status.code)
+    return True
