@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from adapters.mapping import code_of, organization, state_of
@@ -14,6 +16,7 @@ from hub.adapter import (
     DepartmentStatus,
     Payload,
     Receipt,
+    TransientError,
 )
 from hub.catalog import Step
 from hub.record import ApplicationRecord
@@ -61,32 +64,41 @@ class MarketRegulationAdapter(RestAdapter):
         }
         if form.get("investor_country"):
             enterprise["foreignInvestor"] = {"country": form["investor_country"]}
-        return self.json_payload(
-            "POST",
-            "/registrations",
-            {
-                "applicationId": context.application_id,
-                "enterprise": enterprise,
-                "legalRepresentative": {
-                    "name": legal.name,
-                    "idType": legal.id_type,
-                    "idNumber": legal.id_number,
-                    "phone": legal.phone,
-                },
+        body: dict[str, Any] = {
+            "applicationId": context.application_id,
+            "enterprise": enterprise,
+            "legalRepresentative": {
+                "name": legal.name,
+                "idType": legal.id_type,
+                "idNumber": legal.id_number,
+                "phone": legal.phone,
             },
-        )
+        }
+        if context.correction:
+            body["correctionOf"] = context.previous_reference  # 补正: the registration it corrects
+        return self.json_payload("POST", "/registrations", body)
 
     def receipt_from(self, response: RestResponse) -> Receipt:
         return _receipt(response.json())
 
-    async def query_status(self, receipt: Receipt) -> DepartmentStatus:
-        path = f"/registrations/{quote(receipt.reference, safe='')}"
-        body = (await self.request(Payload(f"GET {path}", b"", ""))).json()
+    def _status(self, body: Mapping[str, Any]) -> DepartmentStatus:
         return DepartmentStatus(
             state_of(STATES, body["status"], self.department.code),
             code=body["status"],
             message=body.get("remark"),
         )
+
+    async def query_status(self, receipt: Receipt) -> DepartmentStatus:
+        path = f"/registrations/{quote(receipt.reference, safe='')}"
+        return self._status((await self.request(Payload(f"GET {path}", b"", ""))).json())
+
+    def parse_callback(self, body: bytes, content_type: str) -> tuple[str, DepartmentStatus]:
+        """The regulator pushes {"registrationNo", "status", "remark"} as JSON."""
+        try:
+            data = json.loads(body)
+            return str(data["registrationNo"]), self._status(data)
+        except (ValueError, KeyError, TypeError, TransientError) as exc:
+            raise ValueError(f"not a registration status: {exc}") from exc
 
     async def lookup(self, delivery_key: str) -> Receipt | None:
         path = f"/registrations?{urlencode({'requestId': delivery_key})}"

@@ -174,6 +174,14 @@ class Adapter(ABC):
         """Withdraw a submission the department has not decided yet."""
         raise NotImplementedError
 
+    def parse_callback(self, body: bytes, content_type: str) -> tuple[str, DepartmentStatus]:
+        """Read a decision the department pushed: (its reference number, the status).
+
+        Raise ValueError for a body that is not a callback of this department's. The hub has
+        already checked the signature; the adapter only reads.
+        """
+        raise NotImplementedError
+
 
 def supports(adapter: Adapter | type[Adapter], method: str) -> bool:
     """Whether an adapter implements one of the optional methods (`lookup`, `cancel`)."""

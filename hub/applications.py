@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -21,7 +21,9 @@ from hub.privacy import mask_record
 from hub.record import ApplicationRecord
 from hub.store import applications as app_store
 from hub.store import events
+from hub.store.applications import FINAL_STATUSES
 from hub.store.types import utcnow
+from hub.timelimits import Clock
 from hub.tracking import new_reference, query_code
 
 
@@ -166,12 +168,51 @@ def delivery_view(row: RowMapping, attempts: list[RowMapping]) -> dict[str, Any]
         else None,
         "attempt_count": row["attempts"],
         "next_attempt_at": _time(row["next_attempt_at"]),
+        "next_poll_at": _time(row["next_poll_at"]),
+        "decided_at": _time(row["decided_at"]),
+        "cancel_requested": row["cancel_requested_at"] is not None,
+        "corrections": row["corrections"],
         "last_error": error,
         "attempts": [attempt_view(a) for a in attempts],
     }
 
 
-async def application_view(engine: AsyncEngine, application_id: str) -> dict[str, Any] | None:
+def due_view(application: RowMapping, clock: Clock, now: datetime) -> dict[str, Any]:
+    """The application's time limits now: due dates (moved on by a stopped clock), overdue flags."""
+    statutory, promised = application["statutory_due"], application["promised_due"]
+    stopped = application["clock_stopped_at"]
+    if stopped is not None:  # were the correction to arrive today, the limits would move this far
+        statutory, promised = (
+            clock.extend(statutory, stopped, now),
+            clock.extend(promised, stopped, now),
+        )
+    running = application["status"] not in FINAL_STATUSES
+    today = clock.today(now)
+    return {
+        "statutory": statutory.isoformat(),
+        "promised": promised.isoformat(),
+        "clock": "stopped" if stopped is not None else ("running" if running else "done"),
+        "overdue": running and stopped is None and today > promised,
+        "statutory_overdue": running and stopped is None and today > statutory,
+    }
+
+
+def application_summary(application: RowMapping, clock: Clock, now: datetime) -> dict[str, Any]:
+    """An application in a listing: no record, no deliveries."""
+    return {
+        "id": application["id"],
+        "reference": application["reference"],
+        "matter": application["matter"],
+        "status": application["status"],
+        "created_at": _time(application["created_at"]),
+        "updated_at": _time(application["updated_at"]),
+        "due": due_view(application, clock, now),
+    }
+
+
+async def application_view(
+    engine: AsyncEngine, application_id: str, clock: Clock
+) -> dict[str, Any] | None:
     """The application with its record masked, its status and every delivery, or None."""
     async with engine.connect() as conn:
         application = await app_store.get_application(conn, application_id)
@@ -183,12 +224,8 @@ async def application_view(engine: AsyncEngine, application_id: str) -> dict[str
     by_delivery: dict[str, list[RowMapping]] = {}
     for call in calls:
         by_delivery.setdefault(call["delivery_id"], []).append(call)
-    return {
-        "id": application["id"],
-        "matter": application["matter"],
-        "status": application["status"],
-        "created_at": _time(application["created_at"]),
-        "updated_at": _time(application["updated_at"]),
+    return application_summary(application, clock, utcnow()) | {
+        "record_version": application["record_version"],
         "record": mask_record(application["record"]),
         "deliveries": [delivery_view(r, by_delivery.get(r["id"], [])) for r in rows],
     }

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.adapter import DepartmentState, DepartmentStatus, Receipt
+from hub.callbacks import MAX_SKEW
+from hub.config import HubConfig
 from hub.delivery import FINAL, DeliveryState
 from hub.departments import StatusPolicy
 from hub.jobs import RELEASED, Job, Work, moved
 from hub.privacy import scrub_text
 from hub.store import deliveries as delivery_store
+from hub.store.tables import callbacks_seen
 from hub.store.types import utcnow
-from hub.timelimits import Clock
 
 log = structlog.get_logger("hub.status")
 
@@ -99,23 +100,53 @@ class Poller:
 
 async def apply_pushed_status(
     engine: AsyncEngine,
-    policies: Mapping[str, StatusPolicy],
-    clock: Clock,
+    config: HubConfig,
     department: str,
     reference: str,
     status: DepartmentStatus,
+    *,
+    signature: str,
+    now: datetime,
 ) -> bool:
-    """A decision a department pushed by callback; False if no delivery has that reference."""
-    now = utcnow()
-    async with engine.begin() as conn:
-        row = await delivery_store.by_reference(conn, department, reference)
-        if row is None:
-            return False
-        values = status_values(row, status, now, policies[department])
-        if values:
-            state = values.pop("state")
-            await delivery_store.set_state(conn, row["id"], state, now, **values)
-            message = scrub_text(status.message) if status.message else None
-            await moved(conn, row, state, now, clock, code=status.code, message=message)
+    """A decision a department pushed by callback; False (and nothing stored) if no delivery
+    has that reference. A signature seen before raises IntegrityError: a replayed callback."""
+    try:
+        async with engine.begin() as conn:
+            await _seen(conn, signature, department, now)
+            row = await delivery_store.by_reference(conn, department, reference)
+            if row is None:
+                raise _UnknownReceipt  # rolls the transaction back: nothing is kept
+            await _apply(conn, config, row, status, now)
+    except _UnknownReceipt:
+        return False
     log.info("status.pushed", department=department, state=status.state, code=status.code)
     return True
+
+
+class _UnknownReceipt(Exception):
+    pass
+
+
+async def _seen(conn: AsyncConnection, signature: str, department: str, now: datetime) -> None:
+    """Remember a callback's signature while its timestamp is fresh (a repeat is a replay)."""
+    await conn.execute(
+        callbacks_seen.delete().where(callbacks_seen.c.at < now - timedelta(seconds=2 * MAX_SKEW))
+    )
+    await conn.execute(
+        callbacks_seen.insert().values(signature=signature, department=department, at=now)
+    )
+
+
+async def _apply(
+    conn: AsyncConnection,
+    config: HubConfig,
+    row: RowMapping,
+    status: DepartmentStatus,
+    now: datetime,
+) -> None:
+    values = status_values(row, status, now, config.departments[row["department"]].status)
+    if values:
+        state = values.pop("state")
+        await delivery_store.set_state(conn, row["id"], state, now, **values)
+        message = scrub_text(status.message) if status.message else None
+        await moved(conn, row, state, now, config.clock, code=status.code, message=message)

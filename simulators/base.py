@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar
 
+import aiohttp
 import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from hub.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from simulators.faults import FaultKind, FaultPlan, Faults
-from simulators.ledger import Decision, DecisionPolicy, Ledger
+from simulators.ledger import Case, Decision, DecisionPolicy, Ledger
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -29,6 +32,9 @@ class SimulatorSettings(BaseModel):
     decisions: DecisionPolicy = DecisionPolicy()
     faults: Faults = Faults()
     hang_seconds: float = 300.0
+    callback_url: str | None = None
+    """Where a system that pushes decisions posts them (the hub's /api/v1/callbacks/<code>)."""
+    callback_secret: str | None = None
 
 
 class SimulatedSystem(ABC):
@@ -58,6 +64,51 @@ class SimulatedSystem(ABC):
     @abstractmethod
     def busy_response(self) -> web.Response:
         """How this system says "busy, try later"."""
+
+    def callback_body(self, case: Case, decision: Decision) -> bytes | None:
+        """The body a system that pushes decisions posts; None for systems that do not push."""
+        return None
+
+    async def _pusher(self, app: web.Application) -> AsyncIterator[None]:
+        """Tell the hub each case's new decision, as departments with callbacks do."""
+        task = asyncio.create_task(self._push_loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _push_loop(self) -> None:
+        retry_at: dict[str, float] = {}
+        async with aiohttp.ClientSession() as http:
+            while True:
+                await asyncio.sleep(0.05)
+                # Read each time: the hub's address may be set after the simulator started.
+                url, secret = self.settings.callback_url, self.settings.callback_secret
+                if not url or not secret:
+                    continue
+                now = time.monotonic()
+                for case in list(self.ledger.cases.values()):
+                    decision = case.decision(self.decisions)
+                    if decision == case.pushed or retry_at.get(case.reference, 0) > now:
+                        continue
+                    body = self.callback_body(case, decision)
+                    if body is None:
+                        return
+                    stamp = int(time.time())
+                    headers = {
+                        "Content-Type": "application/json",
+                        TIMESTAMP_HEADER: str(stamp),
+                        SIGNATURE_HEADER: sign(secret, stamp, body),
+                    }
+                    try:
+                        async with http.post(url, data=body, headers=headers) as response:
+                            if response.status < 500:
+                                case.pushed = decision
+                                retry_at.pop(case.reference, None)
+                                continue
+                    except aiohttp.ClientError:
+                        pass
+                    retry_at[case.reference] = now + 1.0
 
     def malformed(self, response: web.StreamResponse) -> web.StreamResponse:
         """The real answer cut in half: what a proxy or a crashing process leaves behind."""
@@ -123,8 +174,10 @@ class SimulatedSystem(ABC):
         app.router.add_get("/_sim/decisions", _get_decisions)
         app.router.add_put("/_sim/decisions", _put_decisions)
         app.router.add_post("/_sim/cases/{reference}/decision", _force_decision)
+        app.router.add_put("/_sim/callback", _put_callback)
         self.add_routes(app)
         app.cleanup_ctx.append(self._release_hangs)
+        app.cleanup_ctx.append(self._pusher)
         return app
 
     async def _release_hangs(self, app: web.Application) -> AsyncIterator[None]:
@@ -186,3 +239,22 @@ async def _force_decision(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such case")
     case.forced = (await _read_model(request, _Forced)).decision
     return web.json_response({"reference": case.reference, "decision": case.forced})
+
+
+class _Callback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str | None
+    secret: str | None = None
+
+
+async def _put_callback(request: web.Request) -> web.Response:
+    """Where (and with which secret) to push decisions; a null url stops pushing."""
+    system = request.app[SYSTEM]
+    given = await _read_model(request, _Callback)
+    system.settings = system.settings.model_copy(
+        update={
+            "callback_url": given.url,
+            "callback_secret": given.secret or system.settings.callback_secret,
+        }
+    )
+    return web.json_response({"url": given.url})

@@ -48,6 +48,8 @@ class Case:
     received_at: float = field(default_factory=time.monotonic)
     outputs: dict[str, Any] = field(default_factory=dict)
     forced: Decision | None = None
+    corrections: int = 0
+    pushed: Decision | None = None  # the last decision told to the hub by callback
 
     def decision(self, policy: DecisionPolicy, now: float | None = None) -> Decision:
         """The case's state now, under the department's decision policy."""
@@ -78,9 +80,21 @@ class Ledger:
         operation: str,
         fields: dict[str, Any],
         outputs: dict[str, Any] | None = None,
+        correction_of: str | None = None,
     ) -> Case:
-        """Register a submission; when deduplicating, a repeated key returns the first case."""
+        """Register a submission; when deduplicating, a repeated key returns the first case.
+
+        A correction (naming the case it corrects) updates that case, which is reviewed again.
+        """
         self.requests[delivery_key] += 1
+        corrected = self.cases.get(correction_of) if correction_of else None
+        if corrected is not None and delivery_key not in self.by_key:
+            corrected.fields.update(fields)
+            corrected.received_at = time.monotonic()
+            corrected.forced = None
+            corrected.corrections += 1
+            self.by_key[delivery_key] = [corrected.reference]
+            return corrected
         if self.deduplicate and delivery_key in self.by_key:
             return self.cases[self.by_key[delivery_key][0]]
         reference = f"{self.prefix}{time.strftime('%Y%m%d')}{next(self._serial):06d}"
@@ -115,6 +129,7 @@ class Ledger:
                     "operation": c.operation,
                     "fields": c.fields,
                     "outputs": c.outputs,
+                    "corrections": c.corrections,
                 }
                 for c in self.cases.values()
             ],

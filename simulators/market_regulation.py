@@ -98,15 +98,22 @@ class MarketRegulation(SimulatedSystem):
         if name in TAKEN_NAMES:
             return error(409, "MR-4091", f"企业名称已被占用: {name}")
         existing = self.ledger.find(key) if self.ledger.deduplicate else None
+        correction_of = body.get("correctionOf")
         case = self.ledger.submit(
             key,
             str(body.get("applicationId", "")),
             "register",
-            {"name": name, "type": kind, "legalRepresentative": legal.get("name")},
-            outputs={"creditCode": mint_credit_code(key)},
+            {"name": name, "type": kind, "businessScope": enterprise.get("businessScope")},
+            outputs={"creditCode": mint_credit_code(correction_of or key)},
+            correction_of=correction_of,
         )
         view = self._view(case) | {"acceptedAt": datetime.now(UTC).isoformat(timespec="seconds")}
         return web.json_response(view, status=200 if existing else 201)
+
+    def callback_body(self, case: Case, decision: Decision) -> bytes:
+        """The regulator pushes each registration's new status as JSON."""
+        view = self._view(case) | {"timestamp": datetime.now(UTC).isoformat(timespec="seconds")}
+        return json.dumps(view, ensure_ascii=False).encode()
 
     async def status(self, request: web.Request) -> web.Response:
         """One registration's status."""

@@ -91,7 +91,8 @@ def settings_for(department: Department) -> SimulatorSettings:
             credentials[name] = department.secret(name)
         except KeyError:
             continue
-    return SimulatorSettings(credentials=credentials)
+    secret = credentials.pop("callback_secret", None)
+    return SimulatorSettings(credentials=credentials, callback_secret=secret)
 
 
 async def start_simulators(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import applications, deliveries, departments, health, matters
+from hub.api import (
+    applications,
+    callbacks,
+    deliveries,
+    departments,
+    events,
+    health,
+    matters,
+    tracking,
+)
 from hub.api.body import MAX_BODY
 from hub.api.middlewares import authentication, problems, request_id
 from hub.config import HubConfig
@@ -17,6 +26,16 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
         middlewares=[request_id, problems, authentication], client_max_size=MAX_BODY
     )
     app.cleanup_ctx.append(hub_context(config, options or RuntimeOptions()))
-    for module in (applications, matters, deliveries, departments, health):
+    app[tracking.LIMITER] = tracking.PerAddress()
+    for module in (
+        applications,
+        events,
+        matters,
+        deliveries,
+        departments,
+        callbacks,
+        tracking,
+        health,
+    ):
         app.router.add_routes(module.routes)
     return app

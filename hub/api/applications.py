@@ -13,15 +13,22 @@ from sqlalchemy.exc import IntegrityError
 from hub.api.body import json_object
 from hub.api.middlewares import CALLER
 from hub.api.problems import ProblemError
+from hub.api.query import Query
 from hub.applications import (
+    application_summary,
     application_view,
     file_application,
     find_by_idempotency_key,
     request_hash,
 )
 from hub.auth import FRONTEND, allow
+from hub.cancellation import request_cancel
+from hub.corrections import NotAwaitingCorrection, correct
+from hub.delivery import ApplicationStatus
 from hub.problems import ValidationProblem
 from hub.runtime import HUB
+from hub.store import applications as app_store
+from hub.store.types import utcnow
 from hub.tracking import query_code
 
 routes = web.RouteTableDef()
@@ -124,8 +131,103 @@ async def submit(request: web.Request) -> web.Response:
 @routes.get("/api/v1/applications/{id}")
 @allow(FRONTEND)
 async def read(request: web.Request) -> web.Response:
-    """One application: masked record, aggregated status and every delivery with its calls."""
-    view = await application_view(request.app[HUB].engine, request.match_info["id"])
+    """One application: masked record, status, due dates and every delivery with its calls."""
+    hub = request.app[HUB]
+    view = await application_view(hub.engine, request.match_info["id"], hub.config.clock)
     if view is None:
-        raise ProblemError(404, "Not Found", "no application with that id", kind="not-found")
+        raise not_found()
     return web.json_response(view)
+
+
+def not_found() -> ProblemError:
+    """The 404 for an application id that does not exist."""
+    return ProblemError(404, "Not Found", "no application with that id", kind="not-found")
+
+
+@routes.get("/api/v1/applications")
+@allow(FRONTEND)
+async def list_applications(request: web.Request) -> web.Response:
+    """Applications, newest first, by status, matter, department, overdue, filing time."""
+    hub = request.app[HUB]
+    query = Query(
+        request,
+        (
+            "status",
+            "matter",
+            "department",
+            "overdue",
+            "submitted_after",
+            "submitted_before",
+            "cursor",
+            "limit",
+        ),
+    )
+    status = query.text("status", choices=[s.value for s in ApplicationStatus])
+    matter = query.text("matter", choices=hub.config.catalog.matters)
+    department = query.text("department", choices=hub.config.departments)
+    overdue = query.text("overdue", choices=("true", "false"))
+    after = query.moment("submitted_after")
+    before = query.moment("submitted_before")
+    limit = query.integer("limit", 50, low=1, high=500)
+    query.done()
+    now = utcnow()
+    async with hub.engine.connect() as conn:
+        rows = await app_store.search(
+            conn,
+            status=status,
+            matter=matter,
+            department=department,
+            overdue_on=hub.config.clock.today(now) if overdue == "true" else None,
+            submitted_after=after,
+            submitted_before=before,
+            before_id=query.params.get("cursor"),
+            limit=limit,
+        )
+    items = [application_summary(r, hub.config.clock, now) for r in rows]
+    if overdue == "false":
+        items = [i for i in items if not i["due"]["overdue"]]
+    return web.json_response(
+        {"items": items, "next_cursor": rows[-1]["id"] if len(rows) == limit else None}
+    )
+
+
+@routes.post("/api/v1/applications/{id}/cancel")
+@allow(FRONTEND)
+async def cancel(request: web.Request) -> web.Response:
+    """Cancel every step not yet decided: at once where nothing left the hub, else through the
+    departments that support it. 202 with what was done; 409 when everything is decided."""
+    hub = request.app[HUB]
+    outcome = await request_cancel(hub.engine, request.match_info["id"], hub.config.clock)
+    if outcome is None:
+        raise not_found()
+    if not outcome.cancelled and not outcome.asked:
+        raise ProblemError(
+            409,
+            "Already decided",
+            "every step of the application is decided",
+            kind="already-decided",
+        )
+    if hub.dispatcher is not None:
+        hub.dispatcher.notify()
+    return web.json_response(
+        {"cancelled": outcome.cancelled, "asked": outcome.asked, "decided": outcome.decided},
+        status=202,
+    )
+
+
+@routes.post("/api/v1/applications/{id}/corrections")
+@allow(FRONTEND)
+async def submit_correction(request: web.Request) -> web.Response:
+    """The corrected application (the whole filing, same matter), sent again to each department
+    that asked for a correction. 202; 409 when no correction is owed."""
+    hub = request.app[HUB]
+    data = await json_object(request)
+    try:
+        resent = await correct(hub.engine, hub.config, hub.plugins, request.match_info["id"], data)
+    except NotAwaitingCorrection as exc:
+        raise ProblemError(409, "No correction owed", str(exc), kind="no-correction-owed") from exc
+    if resent is None:
+        raise not_found()
+    if hub.dispatcher is not None:
+        hub.dispatcher.notify()
+    return web.json_response({"resent": resent}, status=202)

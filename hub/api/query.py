@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -40,6 +41,26 @@ class Query:
             )
             return default
         return int(value)
+
+    def moment(self, name: str) -> datetime | None:
+        """An optional ISO 8601 time with its offset (a date alone: its midnight, UTC)."""
+        value = self.params.get(name)
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is None or (moment.tzinfo is None and "T" in value):
+            self.problems.append(
+                Problem(
+                    f"query.{name}",
+                    "format",
+                    "ISO 8601 with an offset, e.g. 2026-11-26T08:00:00+08:00",
+                )
+            )
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def done(self) -> None:
         """Raise a ValidationProblem if any parameter was wrong."""

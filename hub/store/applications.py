@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +11,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.tables import applications, attempts, deliveries
+
+FINAL_STATUSES = ("approved", "rejected", "cancelled")
+"""Application statuses after which no time limit runs."""
 
 
 async def insert_application(
@@ -61,4 +64,60 @@ async def set_status(
 async def by_idempotency_key(conn: AsyncConnection, key: str) -> RowMapping | None:
     """The application filed under an idempotency key."""
     result = await conn.execute(select(applications).where(applications.c.idempotency_key == key))
+    return result.mappings().first()
+
+
+async def update_record(
+    conn: AsyncConnection, application_id: str, record: dict[str, Any], now: datetime
+) -> None:
+    """Replace an application's record with a corrected one (its version counts up)."""
+    await conn.execute(
+        applications.update()
+        .where(applications.c.id == application_id)
+        .values(record=record, record_version=applications.c.record_version + 1, updated_at=now)
+    )
+
+
+async def search(
+    conn: AsyncConnection,
+    *,
+    status: str | None = None,
+    matter: str | None = None,
+    department: str | None = None,
+    overdue_on: date | None = None,
+    submitted_after: datetime | None = None,
+    submitted_before: datetime | None = None,
+    before_id: str | None = None,
+    limit: int = 50,
+) -> list[RowMapping]:
+    """Applications matching the filters, newest first, before a cursor id."""
+    query = select(applications).order_by(applications.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(applications.c.status == status)
+    if matter:
+        query = query.where(applications.c.matter == matter)
+    if department:
+        query = query.where(
+            applications.c.id.in_(
+                select(deliveries.c.application_id).where(deliveries.c.department == department)
+            )
+        )
+    if overdue_on is not None:
+        query = query.where(
+            applications.c.promised_due < overdue_on,
+            applications.c.status.not_in(FINAL_STATUSES),
+            applications.c.clock_stopped_at.is_(None),
+        )
+    if submitted_after is not None:
+        query = query.where(applications.c.created_at >= submitted_after)
+    if submitted_before is not None:
+        query = query.where(applications.c.created_at < submitted_before)
+    if before_id:
+        query = query.where(applications.c.id < before_id)
+    return list((await conn.execute(query)).mappings())
+
+
+async def by_reference(conn: AsyncConnection, reference: str) -> RowMapping | None:
+    """The application with a public reference."""
+    result = await conn.execute(select(applications).where(applications.c.reference == reference))
     return result.mappings().first()

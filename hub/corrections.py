@@ -1,0 +1,93 @@
+"""Corrections: the applicant's corrected record, sent to the departments that asked for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.config import HubConfig
+from hub.delivery import ApplicationStatus, DeliveryState
+from hub.flow import settle
+from hub.intake import normalize_application
+from hub.plugins import Plugins
+from hub.problems import ValidationProblem
+from hub.store import applications as app_store
+from hub.store import deliveries as delivery_store
+from hub.store import events
+from hub.store.types import utcnow
+
+log = structlog.get_logger("hub.corrections")
+
+
+class NotAwaitingCorrection(Exception):
+    """The application is not waiting for a correction: there is nothing to correct."""
+
+
+def corrected_key(delivery_key: str, correction: int) -> str:
+    """The delivery key of a correction: the first filing's key, marked with its number.
+
+    A department that deduplicates sees a new request, not a repeat of the first filing.
+    """
+    return f"{delivery_key.split('-C')[0]}-C{correction}"
+
+
+async def correct(
+    engine: AsyncEngine,
+    config: HubConfig,
+    plugins: Plugins | None,
+    application_id: str,
+    data: Mapping[str, Any],
+) -> list[str] | None:
+    """Store the corrected record and resend it to each step that asked; None if no such
+    application. Raises ValidationProblem for a bad record, NotAwaitingCorrection otherwise."""
+    async with engine.connect() as conn:
+        application = await app_store.get_application(conn, application_id)
+    if application is None:
+        return None
+    if application["status"] != ApplicationStatus.NEEDS_CORRECTION:
+        raise NotAwaitingCorrection(f"the application is {application['status']}")
+    record = normalize_application(data, config.catalog, plugins)
+    if record.matter != application["matter"]:
+        raise ValidationProblem.single(
+            "matter", "changed", f"a correction keeps the matter {application['matter']}"
+        )
+    now = utcnow()
+    resent = []
+    async with engine.begin() as conn:
+        await app_store.update_record(conn, application_id, record.model_dump(mode="json"), now)
+        for row in await app_store.deliveries_of(conn, application_id):
+            if row["state"] != DeliveryState.NEEDS_CORRECTION:
+                continue
+            number = row["corrections"] + 1
+            await delivery_store.set_state(
+                conn,
+                row["id"],
+                DeliveryState.PENDING,
+                now,
+                corrections=number,
+                delivery_key=corrected_key(row["delivery_key"], number),
+                payload=None,
+                payload_operation=None,
+                payload_content_type=None,
+                payload_sha256=None,
+                in_doubt=False,
+                next_attempt_at=None,
+                next_poll_at=None,
+                retry_base=row["attempts"],
+                first_attempt_at=None,
+            )
+            await events.delivery_changed(
+                conn,
+                row,
+                DeliveryState.PENDING,
+                now,
+                code="corrected",
+                message=f"correction {number}",
+            )
+            resent.append(row["step"])
+        await settle(conn, application_id, now, config.clock)
+    log.info("application.corrected", application_id=application_id, steps=resent)
+    return resent
