@@ -7,7 +7,8 @@ observes may return an awaitable, which the hub awaits. Only `hub.plugins.Plugin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -45,4 +46,23 @@ def hub_normalize_record(record: ApplicationRecord, matter: Matter) -> list[Prob
     :returns: a list of `hub.problems.Problem` (field path, code, message) for everything wrong,
         or None. Raising `hub.problems.ValidationProblem` is equivalent. The problems of every
         plugin are reported together with the hub's own; any problem refuses the application.
+    """
+
+
+@hookspec
+def hub_status_changed(
+    application: Mapping[str, Any], old: str | None, new: str
+) -> Awaitable[None] | None:
+    """Observe an application's status changing, to tell the applicant (SMS, e-mail, the portal).
+
+    Called once per change, in order, after it is committed, by one hub process (a relay reads the
+    status events from the store; a change is announced at least once, even across restarts).
+
+    :param application: id, reference, matter, status, created_at, statutory_due, promised_due
+        and the unmasked record (the applicant's phone is there): keep personal data out of logs.
+    :param old: the previous status (None when the application was just filed).
+    :param new: the new status: submitted, in_progress, needs_correction, approved, rejected,
+        cancelled or failed.
+    :returns: None, or an awaitable the hub awaits. An exception is logged with the plugin's name
+        and does not stop the other plugins.
     """

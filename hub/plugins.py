@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,3 +128,16 @@ class Plugins:
                 log.info("plugin.problems", plugin=impl.plugin_name, count=len(found))
             problems.extend(found)
         return problems
+
+    async def status_changed(
+        self, application: Mapping[str, Any], old: str | None, new: str
+    ) -> None:
+        """Tell every plugin; a failing plugin is logged with its name and the others still hear."""
+        kwargs = {"application": application, "old": old, "new": new}
+        for impl in self._impls("hub_status_changed"):
+            try:
+                result = self._call("hub_status_changed", impl, kwargs)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("plugin.failed", hook="hub_status_changed", plugin=impl.plugin_name)

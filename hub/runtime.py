@@ -18,6 +18,7 @@ from hub.configfiles import ConfigError
 from hub.dispatch import Dispatcher
 from hub.plugins import Plugins, make_plugin_manager
 from hub.registry import build_adapters, check_adapters
+from hub.relay import Relay
 from hub.store.engine import create_engine, migrate
 
 log = structlog.get_logger("hub.runtime")
@@ -70,12 +71,22 @@ def hub_context(
                 if options.dispatch:
                     dispatcher = Dispatcher(engine, config, adapters, worker=options.worker)
                 app[HUB] = Hub(config, engine, plugins, http, adapters, dispatcher)
-                task = asyncio.create_task(dispatcher.run()) if dispatcher else None
+                background = []
+                if dispatcher is not None:
+                    relay = Relay(
+                        engine, plugins, dispatcher.worker, config.settings.dispatch.poll_interval
+                    )
+                    background = [
+                        asyncio.create_task(dispatcher.run()),
+                        asyncio.create_task(relay.run()),
+                    ]
                 try:
                     yield
                 finally:
-                    if dispatcher is not None and task is not None:
+                    if dispatcher is not None:
+                        relay.stop()
                         await dispatcher.stop()
+                    for task in background:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task

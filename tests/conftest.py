@@ -51,6 +51,14 @@ def demo_credentials() -> Iterator[None]:
             os.environ[key] = old
 
 
+@pytest.fixture(autouse=True)
+def notifications(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the notification plugin writes, per test (never the working tree's var/)."""
+    path = tmp_path / "notifications.jsonl"
+    monkeypatch.setenv("HUB_NOTIFICATIONS_FILE", str(path))
+    return path
+
+
 @pytest.fixture
 def config() -> HubConfig:
     """The configuration shipped in config/."""
@@ -137,6 +145,19 @@ class SimulatorControl:
         """PUT /_sim/faults of one department."""
         url = f"{self.simulators[department].base_url}/_sim/faults"
         async with self.http.put(url, json=faults) as response:
+            response.raise_for_status()
+
+    async def decide(self, department: str, reference: str, decision: str) -> None:
+        """Make a department decide a case now (POST /_sim/cases/<ref>/decision)."""
+        url = f"{self.simulators[department].base_url}/_sim/cases/{reference}/decision"
+        async with self.http.post(url, json={"decision": decision}) as response:
+            response.raise_for_status()
+
+    async def push_to(self, department: str, url: str | None) -> None:
+        """Make a department push its decisions to a URL (PUT /_sim/callback)."""
+        async with self.http.put(
+            f"{self.simulators[department].base_url}/_sim/callback", json={"url": url}
+        ) as response:
             response.raise_for_status()
 
 

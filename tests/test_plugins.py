@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -199,3 +200,49 @@ def test_problems_of_every_plugin_are_reported_together() -> None:
         ("form.mailing_address", "po_box"),
         ("applicant.id_number", "too_young"),
     }
+
+
+class _Recorder:
+    """A plugin that remembers every status change it is told of."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str | None, str]] = []
+
+    @hookimpl
+    async def hub_status_changed(self, application, old, new):
+        self.heard.append((old, new))
+
+
+class _Broken:
+    """A plugin whose hook always fails."""
+
+    @hookimpl
+    def hub_status_changed(self, application):
+        raise RuntimeError("gateway down")
+
+
+async def test_status_changes_reach_plugins_once_in_order_despite_a_broken_one(
+    store_url: str, config: Any
+) -> None:
+    """The relay announces each committed change once, in order; a failing plugin does not
+    stop the others; a second process does not announce the same changes again."""
+    from hub.applications import file_application
+    from hub.relay import Relay
+    from hub.store.engine import create_engine, migrate
+
+    engine = create_engine(store_url)
+    await migrate(engine)
+    recorder = _Recorder()
+    plugins = Plugins(make_plugin_manager([_Broken(), recorder], entry_points=False))
+    try:
+        for _ in range(2):
+            await file_application(engine, config, None, CARD_APPLICATION)
+        first = Relay(engine, plugins, "worker-1", interval=0.05)
+        second = Relay(engine, plugins, "worker-2", interval=0.05)
+        await first.relay_once()
+        await second.relay_once()  # the first holds the relay: nothing is announced twice
+        assert recorder.heard == [(None, "submitted"), (None, "submitted")]
+        await first.relay_once()
+        assert len(recorder.heard) == 2
+    finally:
+        await engine.dispose()
