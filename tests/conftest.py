@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -30,6 +31,7 @@ from hub.runtime import HUB, Hub, RuntimeOptions
 from simulators.base import SimulatorSettings
 from simulators.ledger import DecisionPolicy
 from simulators.runner import Simulators, settings_for, start_simulators
+from tests.contract import Contract
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "config"
@@ -223,6 +225,7 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         await admin.close()
 
 
+CONTRACT = Contract()
 FRONTEND = "demo-frontend-token"
 OPERATOR = "demo-operator-token"
 TAX_IT = "demo-tax-callback-token"
@@ -234,22 +237,41 @@ class HubDriver:
     def __init__(self, client: TestClient[web.Request, web.Application]) -> None:
         self.client = client
 
-    def request(
-        self, method: str, path: str, *, token: str | None = FRONTEND, **kwargs: Any
-    ) -> Any:
-        """An API request with a client's bearer token (the window frontend's by default)."""
-        headers = dict(kwargs.pop("headers", {}))
+    @staticmethod
+    def _headers(token: str | None, given: Any) -> dict[str, str]:
+        headers = dict(given or {})
         if token is not None:
             headers.setdefault("Authorization", f"Bearer {token}")
-        return self.client.request(method, path, headers=headers, **kwargs)
+        return headers
 
-    def get(self, path: str, **kwargs: Any) -> Any:
+    async def request(
+        self, method: str, path: str, *, token: str | None = FRONTEND, **kwargs: Any
+    ) -> Any:
+        """An API request with a client's bearer token (the window frontend's by default).
+
+        Every answer is checked against the OpenAPI document before the test sees it.
+        """
+        headers = self._headers(token, kwargs.pop("headers", None))
+        response = await self.client.request(method, path, headers=headers, **kwargs)
+        body = await response.read()
+        parsed = (
+            json.loads(body) if body and response.content_type.endswith("json") else body.decode()
+        )
+        CONTRACT.check(method, response.url.path, response.status, response.content_type, parsed)
+        return response
+
+    def stream(self, path: str, *, token: str | None = FRONTEND, **kwargs: Any) -> Any:
+        """A GET whose body the test reads as it comes (Server-Sent Events)."""
+        headers = self._headers(token, kwargs.pop("headers", None))
+        return self.client.get(path, headers=headers, **kwargs)
+
+    async def get(self, path: str, **kwargs: Any) -> Any:
         """GET with a token."""
-        return self.request("GET", path, **kwargs)
+        return await self.request("GET", path, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> Any:
+    async def post(self, path: str, **kwargs: Any) -> Any:
         """POST with a token."""
-        return self.request("POST", path, **kwargs)
+        return await self.request("POST", path, **kwargs)
 
     @property
     def hub(self) -> Hub:

@@ -44,7 +44,7 @@ async def read_events(
     """Read the SSE stream until `done` holds for what arrived; ids and order are checked."""
     headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
     received: list[dict[str, Any]] = []
-    async with hub.get(
+    async with hub.stream(
         f"/api/v1/applications/{application_id}/events", headers=headers
     ) as response:
         assert response.status == 200

@@ -12,6 +12,7 @@ from hub.api import (
     events,
     health,
     matters,
+    openapi,
     tracking,
 )
 from hub.api.body import MAX_BODY
@@ -27,6 +28,7 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
     )
     app.cleanup_ctx.append(hub_context(config, options or RuntimeOptions()))
     app[tracking.LIMITER] = tracking.PerAddress()
+    app[openapi.DOCUMENT] = openapi.build_document()
     for module in (
         applications,
         events,
@@ -36,6 +38,7 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
         callbacks,
         tracking,
         health,
+        openapi,
     ):
         app.router.add_routes(module.routes)
     return app

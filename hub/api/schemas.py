@@ -1,0 +1,272 @@
+"""The shapes of the API's answers, as pydantic models: the OpenAPI document is made from them,
+and tests check every real answer against it, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.delivery import ApplicationStatus, DeliveryState
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldProblem(_Shape):
+    """One thing wrong with one field."""
+
+    field: str = Field(description="dotted path, e.g. applicant.id_number or query.limit")
+    code: str = Field(description="machine code, e.g. required, checksum, format, unknown_field")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; validation problems list every field in `errors`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class DueDates(_Shape):
+    """Time limits in working days, as dates in the center's time zone."""
+
+    statutory: str = Field(description="ISO date the statutory limit ends")
+    promised: str = Field(description="ISO date the center's promised limit ends")
+
+
+class Due(DueDates):
+    """Time limits now: the clock stops while the applicant owes a correction."""
+
+    clock: Literal["running", "stopped", "done"]
+    overdue: bool = Field(description="past the promised limit and not decided")
+    statutory_overdue: bool
+
+
+class Links(_Shape):
+    self: str
+    events: str
+    track: str
+
+
+class Acknowledgement(_Shape):
+    """202: the application and its deliveries are committed. Print reference and query code on
+    the applicant's receipt."""
+
+    id: str
+    status: Literal["submitted"]
+    reference: str
+    query_code: str = Field(description="six digits, with the reference for /api/v1/track")
+    due: DueDates
+    links: Links
+
+
+class Attempt(_Shape):
+    """One call to a department: a row of the sync log."""
+
+    id: int
+    kind: Literal["submit", "lookup", "query", "cancel"]
+    number: int
+    started_at: str
+    duration_ms: float | None
+    outcome: str | None = Field(
+        description="accepted, transient, permanent, found, not_found, answered, cancelled or "
+        "interrupted; null while the call is in flight"
+    )
+    error_code: str | None
+    error_message: str | None
+    http_status: int | None
+    fault_code: str | None
+    request_bytes: int | None
+    response_bytes: int | None
+    request_sha256: str | None
+    response_sha256: str | None
+    payload_sha256: str | None
+
+
+class CodeAndMessage(_Shape):
+    code: str | None
+    message: str | None
+
+
+class ReceiptRef(_Shape):
+    reference: str
+
+
+class DeliveryBase(_Shape):
+    """One step of an application, at its department."""
+
+    id: str
+    step: str
+    department: str
+    operation: str
+    delivery_key: str
+    state: DeliveryState
+    after: list[str]
+    inputs: dict[str, Any] | None
+    receipt: ReceiptRef | None
+    outputs: dict[str, Any] | None
+    department_status: CodeAndMessage | None
+    attempt_count: int
+    next_attempt_at: str | None
+    next_poll_at: str | None
+    decided_at: str | None
+    cancel_requested: bool
+    corrections: int
+    last_error: CodeAndMessage | None
+
+
+class Delivery(DeliveryBase):
+    attempts: list[Attempt]
+
+
+class DeliveryListed(DeliveryBase):
+    application_id: str
+
+
+class ApplicationSummary(_Shape):
+    id: str
+    reference: str | None
+    matter: str
+    status: ApplicationStatus
+    created_at: str
+    updated_at: str
+    due: Due
+
+
+class Application(ApplicationSummary):
+    """An application: its record (personal data masked), its status and every delivery."""
+
+    record_version: int
+    record: dict[str, Any]
+    deliveries: list[Delivery]
+
+
+class ApplicationPage(_Shape):
+    items: list[ApplicationSummary]
+    next_cursor: str | None
+
+
+class DeliveryPage(_Shape):
+    items: list[DeliveryListed]
+    next_cursor: str | None
+
+
+class MatterStep(_Shape):
+    name: str
+    label: str
+    department: str
+    after: list[str]
+
+
+class Matter(_Shape):
+    """A service the center offers: its form fields, steps and time limits."""
+
+    code: str
+    name: str
+    description: str
+    applicant: list[Literal["person", "organization"]]
+    statutory_days: int
+    promised_days: int
+    fields: dict[str, dict[str, Any]]
+    steps: list[MatterStep]
+
+
+class Matters(_Shape):
+    items: list[Matter]
+
+
+class Breaker(_Shape):
+    state: Literal["closed", "open", "half_open"]
+    failures_in_a_row: int
+    open_until: str | None
+    last_failure_code: str | None
+    last_success_at: str | None
+
+
+class Department(_Shape):
+    code: str
+    name: str
+    adapter: str
+    concurrency: int
+    breaker: Breaker
+    deliveries: dict[str, int]
+
+
+class Departments(_Shape):
+    items: list[Department]
+
+
+class Event(_Shape):
+    """A status event, as each SSE `data:` line carries it."""
+
+    id: int
+    application_id: str
+    subject: Literal["application", "delivery"]
+    delivery_id: str | None
+    step: str | None
+    department: str | None
+    old: str | None
+    new: str
+    code: str | None
+    message: str | None
+    at: str
+
+
+class CancelOutcome(_Shape):
+    cancelled: list[str] = Field(description="steps cancelled at once: they never left the hub")
+    asked: list[str] = Field(description="steps whose departments are being asked to withdraw")
+    decided: list[str] = Field(description="steps already decided, left as they are")
+
+
+class CorrectionOutcome(_Shape):
+    resent: list[str]
+
+
+class Replayed(_Shape):
+    id: str
+    state: Literal["pending"]
+
+
+class CallbackApplied(_Shape):
+    applied: bool
+    reference: str
+    state: str
+
+
+class TrackMatter(_Shape):
+    code: str
+    name: str
+
+
+class TrackStep(_Shape):
+    step: str
+    department: str
+    state: DeliveryState
+    decided_on: str | None
+
+
+class Tracking(_Shape):
+    """What the receipt's holder may see: no personal data."""
+
+    reference: str
+    matter: TrackMatter
+    status: ApplicationStatus
+    submitted_on: str
+    due: Due
+    steps: list[TrackStep]
+
+
+class Health(_Shape):
+    status: Literal["ok"]
+
+
+class Readiness(_Shape):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
