@@ -1,4 +1,4 @@
-"""The API's answers checked against its own OpenAPI document, whatever the test that caused them."""
+"""The API's answers checked against its own OpenAPI document, whichever test caused them."""
 
 from __future__ import annotations
 

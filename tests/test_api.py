@@ -14,7 +14,7 @@ from hub.runtime import RuntimeOptions
 from hub.store.engine import create_engine
 from hub.store.tables import applications, deliveries
 from tests.conftest import FRONTEND, OPERATOR, TAX_IT, HubDriver
-from tests.samples import BUSINESS_STARTUP, HOUSEHOLD_TRANSFER, ZHANG_WEI_ID
+from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION, HOUSEHOLD_TRANSFER, ZHANG_WEI_ID
 
 PROBLEM = "application/problem+json"
 
@@ -268,3 +268,80 @@ async def test_tokens_and_roles_decide_who_may_call_what(
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     if status >= 400:
         assert response.content_type == PROBLEM
+
+
+CALLERS = {"nobody": None, "frontend": FRONTEND, "operator": OPERATOR, "department:tax": TAX_IT}
+
+
+def _matrix() -> list[tuple[str, str, str, str | None]]:
+    from hub.api.openapi import OPERATIONS
+
+    cases = []
+    for op in OPERATIONS:
+        for caller in CALLERS:
+            cases.append(
+                (
+                    op.method.upper(),
+                    op.path,
+                    caller,
+                    None if op.roles is None else ",".join(op.roles),
+                )
+            )
+    return cases
+
+
+@pytest.mark.parametrize(("method", "path", "caller", "roles"), _matrix())
+async def test_auth_matrix_every_role_on_every_route(
+    hub: HubDriver, method: str, path: str, caller: str, roles: str | None
+) -> None:
+    """Each route × each caller: no token → 401, a role the route lacks → 403, otherwise the
+    request gets past authentication (public routes never ask for a token)."""
+    if path.endswith("/events"):
+        pytest.skip(
+            "the event stream answers 404 for an unknown id before streaming; see test_status"
+        )
+    concrete = (
+        path.replace("{id}", "01M8CT1A76AV1H1KAQ2G1R85MD")
+        .replace("{department}", "tax")
+        .replace("{reference}", "260101-0000-0000")
+    )
+    response = await hub.request(
+        method, concrete, token=CALLERS[caller], json={} if method == "POST" else None
+    )
+    if roles is None:
+        assert response.status not in (401, 403) or path.startswith("/api/v1/callbacks")
+    elif caller == "nobody":
+        assert response.status == 401
+    elif caller == "operator" or caller in roles.split(","):
+        assert response.status not in (401, 403), await response.text()
+    else:
+        assert response.status == 403
+
+
+async def test_listing_filters_and_pages(hub: HubDriver) -> None:
+    """Filters by matter, status and department; pages newest first with a cursor."""
+    card = await hub.submit(CARD_APPLICATION)
+    move = await hub.submit(HOUSEHOLD_TRANSFER)
+    startup = await hub.submit(BUSINESS_STARTUP)
+
+    async def ids(query: str) -> list[str]:
+        body = await (await hub.get(f"/api/v1/applications{query}")).json()
+        return [item["id"] for item in body["items"]]
+
+    assert await ids("") == [startup, move, card]
+    assert await ids("?matter=household.transfer") == [move]
+    assert await ids("?department=tax") == [startup]
+    assert await ids("?department=social_security") == [startup, move, card]
+    assert await ids("?status=submitted") == [startup, move, card]
+    assert await ids("?status=approved") == []
+    first = await (await hub.get("/api/v1/applications?limit=2")).json()
+    assert [i["id"] for i in first["items"]] == [startup, move]
+    rest = await ids(f"?limit=2&cursor={first['next_cursor']}")
+    assert rest == [card]
+    bad = await hub.get("/api/v1/applications?limit=0&colour=red&status=lost")
+    assert bad.status == 422
+    assert {e["field"] for e in (await bad.json())["errors"]} == {
+        "query.limit",
+        "query.colour",
+        "query.status",
+    }

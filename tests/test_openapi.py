@@ -1,4 +1,4 @@
-"""The API contract: a complete, valid OpenAPI 3.1 document, kept true by real answers and fuzzing."""
+"""The API contract: a complete, valid OpenAPI 3.1 document, kept true by answers and fuzzing."""
 
 from __future__ import annotations
 
