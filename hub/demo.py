@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import time
@@ -17,7 +18,6 @@ from rich.table import Table
 
 from hub.api.app import create_app
 from hub.config import HubConfig
-from hub.delivery import NOT_YET_DELIVERED
 from hub.lifecycle import wait_for_stop
 from hub.runtime import RuntimeOptions
 
@@ -45,17 +45,32 @@ def demo_applications(config: HubConfig) -> list[dict[str, Any]]:
     return found
 
 
+ENDED = {"approved", "rejected", "cancelled", "failed", "dead"}
+
+
 def done(views: Mapping[str, Mapping[str, Any]]) -> bool:
-    """Every delivery of every application has reached its department, or has finally failed."""
-    return all(
-        d["state"] not in NOT_YET_DELIVERED for view in views.values() for d in view["deliveries"]
-    )
+    """Every delivery of every application is decided by its department, or has failed."""
+    return all(d["state"] in ENDED for view in views.values() for d in view["deliveries"])
+
+
+def lively(config: HubConfig) -> HubConfig:
+    """The demo's departments decide within seconds, so the hub asks them every second."""
+    departments = {}
+    for code, department in config.departments.items():
+        status = department.status.model_copy(
+            update={
+                "poll_interval": min(department.status.poll_interval, 1.0),
+                "poll_interval_max": min(department.status.poll_interval_max, 5.0),
+            }
+        )
+        departments[code] = department.model_copy(update={"status": status})
+    return dataclasses.replace(config, departments=departments)
 
 
 def table(views: Mapping[str, Mapping[str, Any]], elapsed: float) -> Table:
     """Progress per department: state, tries, the department's reference, what the step used."""
     grid = Table(title=f"One Window Hub demo — {elapsed:4.1f} s", title_justify="left")
-    for column in ("matter (status)", "step", "department", "state", "tries", "reference"):
+    for column in ("matter (status)", "due", "step", "department", "state", "tries", "reference"):
         grid.add_column(column, no_wrap=True)
     grid.add_column("received from earlier steps", no_wrap=True)
     grid.add_column("returned", no_wrap=True)
@@ -69,8 +84,10 @@ def table(views: Mapping[str, Mapping[str, Any]], elapsed: float) -> Table:
                 f"{k}={v}" for k, v in (d["outputs"] or {}).items() if v != reference
             )
             error = d["last_error"]["code"] if d["last_error"] else ""
+            due = view["due"]
             grid.add_row(
                 f"{view['matter']} ({view['status']})" if first else "",
+                f"{due['promised']} (by law {due['statutory']})" if first else "",
                 d["step"],
                 d["department"],
                 f"[{style}]{d['state']}[/]" + (f" {error}" if error else ""),
@@ -97,9 +114,14 @@ async def run_demo(
     from simulators.cli import build_settings
     from simulators.runner import start_simulators
 
-    simulators = await start_simulators(
-        config.departments, settings=build_settings(config, (), decide_after)
-    )
+    config = lively(config)
+    base = f"http://{config.settings.api.host}:{config.settings.api.port}"
+    settings = build_settings(config, (), decide_after)
+    for code, department in config.departments.items():
+        if department.status.callbacks:  # the departments that push decisions push them here
+            url = f"{base}/api/v1/callbacks/{code}"
+            settings[code] = settings[code].model_copy(update={"callback_url": url})
+    simulators = await start_simulators(config.departments, settings=settings)
     runner: web.AppRunner | None = None
     try:
         app = create_app(config, RuntimeOptions(store_url=store_url))
@@ -107,7 +129,6 @@ async def run_demo(
         await runner.setup()
         site = web.TCPSite(runner, config.settings.api.host, config.settings.api.port)
         await site.start()
-        base = f"http://{config.settings.api.host}:{config.settings.api.port}"
         console.print(f"hub API on {base}/api/v1  (matters: {base}/api/v1/matters)")
         token = os.environ.get("HUB_DEMO_FRONTEND_TOKEN", "")
         if not token:
@@ -165,5 +186,6 @@ async def _follow(
     if failed:
         console.print(f"[red]{failed} of {len(states)} deliveries failed[/]")
         return 1
-    console.print(f"all {len(states)} deliveries reached their departments")
+    approved = states.count("approved")
+    console.print(f"all {len(states)} deliveries decided by their departments: {approved} approved")
     return 0

@@ -119,8 +119,9 @@ def test_simulate_refuses_a_bad_fault_spec() -> None:
 def test_demo_delivers_every_application_and_shows_the_credit_code(
     tmp_path: Path, unused_tcp_port_factory
 ) -> None:
-    """`hub demo --exit-when-done` files one application per matter and exits 0 when all got
-    through; its table shows the credit code reaching the seal, tax and employer steps."""
+    """`hub demo --exit-when-done` files one application per matter and exits 0 once every
+    department decided; its table shows the credit code reaching the seal, tax and employer
+    steps, the decisions and the due dates."""
     config = tmp_path / "config"
     config_on_free_ports(config, unused_tcp_port_factory)
     env = {
@@ -152,5 +153,9 @@ def test_demo_delivers_every_application_and_shows_the_credit_code(
     for step in ("seal_engraving", "tax_registration", "employer_registration"):
         [line] = [line for line in lines if step in line]
         assert f"credit_code={credit_code.group(1)}" in line
-    assert "all 7 deliveries reached their departments" in result.stdout
+    assert "all 7 deliveries decided by their departments: 7 approved" in result.stdout
+    assert re.search(
+        r"business\.startup \(approved\)\s*│ \d{4}-\d\d-\d\d \(by law \d{4}-\d\d-\d\d\)",
+        result.stdout,
+    )
     assert (tmp_path / "var" / "log" / "hub-demo.log").stat().st_size > 0
