@@ -117,10 +117,10 @@ async def run_demo(
     config = lively(config)
     base = f"http://{config.settings.api.host}:{config.settings.api.port}"
     settings = build_settings(config, (), decide_after)
-    for code, department in config.departments.items():
+    for name, department in config.departments.items():
         if department.status.callbacks:  # the departments that push decisions push them here
-            url = f"{base}/api/v1/callbacks/{code}"
-            settings[code] = settings[code].model_copy(update={"callback_url": url})
+            url = f"{base}/api/v1/callbacks/{name}"
+            settings[name] = settings[name].model_copy(update={"callback_url": url})
     simulators = await start_simulators(config.departments, settings=settings)
     runner: web.AppRunner | None = None
     try:
