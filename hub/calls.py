@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub import maintenance
 from hub.adapter import DepartmentError, PermanentError, TransientError
 from hub.departments import Department
 from hub.privacy import scrub_text
@@ -30,6 +31,9 @@ from hub.transports.exchange import Exchange, recording
 log = structlog.get_logger("hub.calls")
 
 BREAKER_OPEN = "breaker_open"
+DEPARTMENT_PAUSED = "department_paused"
+HELD_BACK = frozenset({BREAKER_OPEN, DEPARTMENT_PAUSED})
+"""Codes of tries the hub itself held back: they say less than the failure before them."""
 # What a finished call is called in the sync log, by kind of call, when it got an answer.
 ANSWERED = {"submit": "accepted", "query": "answered", "cancel": "cancelled"}
 
@@ -87,19 +91,23 @@ class Calls:
             if breaker["state"] != BreakerState.CLOSED:
                 self.tripped.add(code)
 
-    async def allows(self, code: str, delivery_id: str) -> bool:
-        """Whether this delivery may call its department now: the breaker is closed, or this
-        is the probe. Read from the store, since any process may have opened it."""
+    async def refusal(self, code: str, delivery_id: str) -> str | None:
+        """Why this delivery may not call its department now (an operator paused it, or its
+        breaker is open and this is not the probe), or None. Read from the store, since any
+        process may have opened the breaker and any operator paused the department."""
         async with self.engine.connect() as conn:
+            if code in await maintenance.paused(conn):
+                return DEPARTMENT_PAUSED
             breaker = await breaker_store.get(conn, code)
         if breaker is None or breaker["state"] == BreakerState.CLOSED:
-            return True
+            return None
         self.tripped.add(code)
-        return (
+        probing = (
             breaker["state"] == BreakerState.HALF_OPEN
             and breaker["probe_by"] == self.worker
             and self.probes.get(code) == delivery_id
         )
+        return None if probing else BREAKER_OPEN
 
     async def call(
         self,

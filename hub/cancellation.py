@@ -89,6 +89,10 @@ class Canceller:
     async def cancel(self, job: Job) -> None:
         """Withdraw the filing at the department, or settle that there is nothing to withdraw."""
         row = job.row
+        refused = await self.work.calls.refusal(row["department"], row["id"])
+        if refused is not None:
+            await self._later(job, TransientError(refused, f"{row['department']}: {refused}"))
+            return
         receipt = None
         if row["state"] in UNDECIDED:
             receipt = Receipt(row["receipt_reference"], row["outputs"] or {})

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import audit
 from hub.delivery import DeliveryState
 from hub.flow import settle
 from hub.store import deliveries as delivery_store
@@ -46,6 +47,9 @@ async def replay(
                     message=f"replayed by {by}",
                 )
                 await settle(conn, before["application_id"], now, clock)
+                await audit.record(
+                    conn, by, "delivery.replay", delivery_id, {"was": before["state"]}
+                )
         if before is None:
             async with engine.connect() as conn:
                 row = await delivery_store.get(conn, delivery_id)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import maintenance
 from hub.adapter import Adapter
 from hub.calls import Calls, LeaseLost, worker_name
 from hub.cancellation import Canceller
@@ -97,10 +98,11 @@ class Dispatcher:
         async with self.engine.connect() as conn:
             due = await delivery_store.due_departments(conn, now)
             breakers = await breaker_store.all_breakers(conn)
+            stopped = await maintenance.paused(conn)
         self.calls.note_breakers(breakers)
         for code in due:
             department = self.departments.get(code)
-            if department is None or code not in self.adapters:
+            if department is None or code not in self.adapters or code in stopped:
                 continue
             if self.in_flight[code] >= department.concurrency:
                 continue

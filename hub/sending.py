@@ -10,7 +10,7 @@ import structlog
 import tenacity
 
 from hub.adapter import Payload, PermanentError, Receipt, TransientError, supports
-from hub.calls import BREAKER_OPEN, LeaseLost
+from hub.calls import HELD_BACK, LeaseLost
 from hub.delivery import FINAL, DeliveryState
 from hub.departments import RetryPolicy
 from hub.jobs import RELEASED, Job, Work
@@ -129,12 +129,11 @@ class Sender:
         doubt = bool(row["in_doubt"]) and supports(adapter, "lookup")
         async for try_ in retrying:
             with try_:
-                if not await calls.allows(row["department"], row["id"]):
-                    # Decided before the breaker opened, due after: it does not go out.
+                refused = await calls.refusal(row["department"], row["id"])
+                if refused is not None:
+                    # Decided before the breaker opened (or the pause began), due after: held back.
                     raise TransientError(
-                        BREAKER_OPEN,
-                        f"{row['department']}'s circuit breaker is open",
-                        outcome_unknown=doubt,
+                        refused, f"{row['department']}: {refused}", outcome_unknown=doubt
                     )
                 if doubt:
                     found = await self.lookup(job)
@@ -252,7 +251,7 @@ class Sender:
         too_old = (now - first).total_seconds() >= policy.max_age
         values: dict[str, Any] = {**RELEASED, "in_doubt": error.outcome_unknown}
         message = scrub_text(error.message)
-        if error.code != BREAKER_OPEN:  # the failure that opened it says more than the breaker
+        if error.code not in HELD_BACK:  # the failure before says more than the hold-back
             values |= {"last_error_code": error.code, "last_error_message": message}
         dead = current["attempts"] - current["retry_base"] >= policy.max_attempts or too_old
         if dead:

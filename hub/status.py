@@ -69,7 +69,7 @@ class Poller:
     async def poll(self, job: Job) -> None:
         """One status query: the answer moves the delivery on; a failure only delays the next."""
         row, policy = job.row, job.department.status
-        if not await self.work.calls.allows(row["department"], row["id"]):
+        if await self.work.calls.refusal(row["department"], row["id"]) is not None:
             later = {**RELEASED, "next_poll_at": utcnow() + timedelta(seconds=policy.poll_interval)}
             await self.work.finish(row, utcnow(), later)
             return

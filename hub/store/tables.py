@@ -173,3 +173,46 @@ track_failures = Table(
     Column("reference", String(24), nullable=False, index=True),
     Column("at", UtcDateTime, nullable=False),
 )
+
+# The audit trail: append-only, each entry chained to the one before by its hash.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(128)),
+    Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row: the newest entry's id and hash. Appends lock it, so the chain never forks; a deleted
+# newest entry shows as a head that points at nothing.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("last_id", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
+
+department_pauses = Table(
+    "department_pauses",
+    metadata,
+    Column("department", String(64), primary_key=True),
+    Column("paused_at", UtcDateTime, nullable=False),
+    Column("paused_by", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("client", String(128), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
