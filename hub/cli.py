@@ -7,72 +7,28 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-import dotenv
 import pydantic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import __version__
-from hub.config import HubConfig, load_config
+from hub import __version__, cli_operations
+from hub.cli_support import (
+    config_options,
+    echo_table,
+    load,
+    plugins,
+    report_problems,
+    store_option,
+    with_engine,
+)
 from hub.configfiles import ConfigError
 from hub.delivery import DeliveryState
 from hub.logging import configure_logging
-from hub.plugins import PluginError, Plugins, make_plugin_manager
+from hub.plugins import PluginError
 from hub.registry import check_adapters
-
-F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
-
-
-def config_options(func: F) -> F:
-    """--config and --env-file, shared by every command that reads the configuration."""
-    func = click.option(
-        "--env-file",
-        "env_files",
-        multiple=True,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="KEY=VALUE lines added to the environment; variables already set win.",
-    )(func)
-    return click.option(
-        "--config",
-        "config_dir",
-        default=Path("config"),
-        envvar="HUB_CONFIG",
-        show_default=True,
-        type=click.Path(file_okay=False, path_type=Path),
-        help="The configuration directory (hub.toml, departments/, matters/).",
-    )(func)
-
-
-def load(config_dir: Path, env_files: tuple[Path, ...]) -> HubConfig:
-    """Load the environment files, then the configuration; exit 2 listing every problem."""
-    for env_file in env_files:
-        dotenv.load_dotenv(env_file, override=False)
-    try:
-        return load_config(config_dir)
-    except ConfigError as exc:
-        report_problems(exc)
-        raise SystemExit(2) from None
-
-
-def report_problems(exc: ConfigError) -> None:
-    """Print configuration problems one per line, file and key first."""
-    click.echo(f"configuration has {len(exc.problems)} problem(s):", err=True)
-    for problem in exc.problems:
-        click.echo(f"  {problem}", err=True)
-
-
-def plugins() -> Plugins:
-    """The plugin facade over a fresh manager; a broken plugin exits 2 with its name."""
-    try:
-        return Plugins(make_plugin_manager())
-    except (PluginError, Exception) as exc:  # pluggy raises its own validation errors
-        click.echo(f"plugin error: {exc}", err=True)
-        raise SystemExit(2) from None
 
 
 @click.group()
@@ -249,28 +205,6 @@ def demo(
     raise SystemExit(code)
 
 
-def store_option(func: F) -> F:
-    """--store, for commands that work on the store directly."""
-    return click.option(
-        "--store",
-        "store_url",
-        default=None,
-        envvar="HUB_STORE_URL",
-        help="Store URL (default: var/hub.db).",
-    )(func)
-
-
-async def _with_engine(store_url: str | None, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    from hub.store.engine import create_engine, migrate
-
-    engine = create_engine(store_url)
-    try:
-        await migrate(engine)
-        return await work(engine)
-    finally:
-        await engine.dispose()
-
-
 @main.command("deliveries")
 @store_option
 @click.option(
@@ -301,7 +235,7 @@ def list_deliveries(
                 limit=limit,
             )
 
-    rows = asyncio.run(_with_engine(store_url, work))
+    rows = asyncio.run(with_engine(store_url, work))
     if as_json:
         for row in rows:
             click.echo(json.dumps({k: row[k] for k in LISTED}, default=str, ensure_ascii=False))
@@ -340,15 +274,6 @@ LISTED = (
     "last_error_code",
     "last_error_message",
 )
-
-
-def echo_table(rows: Sequence[Sequence[str]]) -> None:
-    """Columns aligned, for people."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
 
 
 @main.command("replay")
@@ -393,7 +318,7 @@ def replay_command(
                 progress.advance(bar)
         return done, refused
 
-    done, refused = asyncio.run(_with_engine(store_url, work))
+    done, refused = asyncio.run(with_engine(store_url, work))
     for line in refused:
         click.echo(f"not replayed: {line}", err=True)
     click.echo(f"replayed {done} deliveries")
@@ -430,6 +355,10 @@ def new_token_command(name: str, roles: tuple[str, ...]) -> None:
     click.echo(f'name = "{name}"')
     click.echo("roles = [" + ", ".join(f'"{r}"' for r in roles) + "]")
     click.echo(f'token_sha256 = "{token_hash(token_value)}"')
+
+
+for command in (cli_operations.logs, cli_operations.departments, cli_operations.audit):
+    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from hub.api import (
     health,
     matters,
     openapi,
+    synclog,
     tracking,
 )
 from hub.api.body import MAX_BODY
@@ -39,6 +40,7 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
         tracking,
         health,
         openapi,
+        synclog,
     ):
         app.router.add_routes(module.routes)
     return app

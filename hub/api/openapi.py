@@ -246,6 +246,60 @@ OPERATIONS = (
     ),
     Operation(
         "post",
+        "/api/v1/departments/{code}/pause",
+        "pauseDepartment",
+        "Maintenance mode: the department's deliveries wait, no call goes out (audited)",
+        (200, schemas.PauseOutcome),
+        (400, 401, 403, 404, 409, 413, 415, 422),
+        query=(_param("code", "path", {"type": "string"}, "the department's code", required=True),),
+        body=schemas.PauseRequest,
+        tags=("operations",),
+    ),
+    Operation(
+        "post",
+        "/api/v1/departments/{code}/resume",
+        "resumeDepartment",
+        "End maintenance mode: what waited is sent, within the limits (audited)",
+        (200, schemas.PauseOutcome),
+        (401, 403, 404, 409),
+        query=(_param("code", "path", {"type": "string"}, "the department's code", required=True),),
+        tags=("operations",),
+    ),
+    Operation(
+        "get",
+        "/api/v1/sync-log",
+        "syncLog",
+        "Every call to a department, newest first; a department's client sees its own",
+        (200, schemas.SyncLog),
+        (401, 403, 422),
+        ("department:<code>",),
+        query=(
+            _param("application_id", "query", {"type": "string"}, "calls for this application"),
+            _param("delivery_key", "query", {"type": "string"}, "calls for this delivery key"),
+            _param("department", "query", {"type": "string"}, "calls to this department"),
+            _param("outcome", "query", {"type": "string"}, "accepted, transient, permanent, …"),
+            _param("error_code", "query", {"type": "string"}, "the department's error code"),
+            _param(
+                "since", "query", {"type": "string", "format": "date-time"}, "started at or after"
+            ),
+            _param("until", "query", {"type": "string", "format": "date-time"}, "started before"),
+            _param(
+                "min_duration_ms", "query", {"type": "integer", "minimum": 0}, "slow calls only"
+            ),
+            _param(
+                "cursor", "query", {"type": "integer", "minimum": 1}, "next_cursor of the last page"
+            ),
+            _param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                "page size",
+            ),
+        ),
+        tags=("operations",),
+    ),
+    Operation(
+        "post",
         "/api/v1/callbacks/{department}",
         "departmentCallback",
         "A department pushes a decision, signed: "
@@ -380,6 +434,9 @@ def build_document() -> dict[str, Any]:
         schemas.Replayed,
         schemas.Departments,
         schemas.CallbackApplied,
+        schemas.PauseRequest,
+        schemas.PauseOutcome,
+        schemas.SyncLog,
         schemas.Tracking,
         schemas.Health,
         schemas.Readiness,

@@ -190,17 +190,71 @@ class Breaker(_Shape):
     last_success_at: str | None
 
 
+class Pause(_Shape):
+    at: str
+    by: str
+    reason: str
+
+
+class Window(_Shape):
+    """Calls in a window of time: how many, the share answered, latency percentiles."""
+
+    attempts: int
+    success_rate: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class Queue(_Shape):
+    open: int
+    waiting: int
+    pending: int
+    retries_scheduled: int
+    awaiting_decision: int
+    dead: int
+
+
 class Department(_Shape):
+    """A department's health: breaker, pause, queue, and calls over 5m, 1h and 1d."""
+
     code: str
     name: str
     adapter: str
     concurrency: int
+    paused: Pause | None
     breaker: Breaker
-    deliveries: dict[str, int]
+    deliveries: Queue
+    windows: dict[Literal["5m", "1h", "1d"], Window]
 
 
 class Departments(_Shape):
     items: list[Department]
+
+
+class PauseRequest(_Shape):
+    reason: str = Field(min_length=1, max_length=500, description="why, for the audit trail")
+
+
+class PauseOutcome(_Shape):
+    code: str
+    paused: bool
+
+
+class SyncLogEntry(Attempt):
+    """A call to a department, with who it was for."""
+
+    application_id: str
+    delivery_id: str
+    delivery_key: str
+    step: str
+    department: str
+    worker: str
+
+
+class SyncLog(_Shape):
+    items: list[SyncLogEntry]
+    next_cursor: int | None
 
 
 class Event(_Shape):

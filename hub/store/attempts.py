@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.store.tables import attempts
+from hub.store.tables import attempts, deliveries
 
 
 async def begin(conn: AsyncConnection, values: Mapping[str, Any]) -> int:
@@ -35,3 +38,48 @@ async def mark_interrupted(conn: AsyncConnection, delivery_id: str) -> int:
         )
     )
     return result.rowcount
+
+
+async def search(
+    conn: AsyncConnection,
+    *,
+    application_id: str | None = None,
+    delivery_key: str | None = None,
+    departments: list[str] | None = None,
+    outcome: str | None = None,
+    error_code: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    min_duration_ms: float | None = None,
+    before_id: int | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[RowMapping]:
+    """Sync-log rows matching the filters: newest first below a cursor, or oldest first above one
+    (to follow the log as it grows)."""
+    query = select(attempts, deliveries.c.delivery_key, deliveries.c.step).join(
+        deliveries, deliveries.c.id == attempts.c.delivery_id
+    )
+    if application_id:
+        query = query.where(attempts.c.application_id == application_id)
+    if delivery_key:
+        query = query.where(deliveries.c.delivery_key == delivery_key)
+    if departments is not None:
+        query = query.where(attempts.c.department.in_(departments))
+    if outcome:
+        query = query.where(attempts.c.outcome == outcome)
+    if error_code:
+        query = query.where(attempts.c.error_code == error_code)
+    if since is not None:
+        query = query.where(attempts.c.started_at >= since)
+    if until is not None:
+        query = query.where(attempts.c.started_at < until)
+    if min_duration_ms is not None:
+        query = query.where(attempts.c.duration_ms >= min_duration_ms)
+    if after_id is not None:
+        query = query.where(attempts.c.id > after_id).order_by(attempts.c.id)
+    else:
+        if before_id is not None:
+            query = query.where(attempts.c.id < before_id)
+        query = query.order_by(attempts.c.id.desc())
+    return list((await conn.execute(query.limit(limit))).mappings())

@@ -1,0 +1,237 @@
+"""The operators' commands: `hub logs`, `hub departments`, `hub audit verify`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub import audit as audit_trail
+from hub import maintenance
+from hub.cli_support import config_options, echo_table, load, store_option, with_engine
+from hub.department_health import department_health
+from hub.store import attempts as attempt_store
+from hub.store.types import utcnow
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} needs an offset, e.g. 2026-11-26T08:00:00+08:00")
+    return moment
+
+
+def _row(row: Any) -> dict[str, Any]:
+    keys = (
+        "id",
+        "started_at",
+        "department",
+        "step",
+        "kind",
+        "number",
+        "outcome",
+        "error_code",
+        "http_status",
+        "duration_ms",
+        "request_bytes",
+        "response_bytes",
+        "application_id",
+        "delivery_key",
+        "error_message",
+    )
+    return {k: row[k].isoformat() if isinstance(row[k], datetime) else row[k] for k in keys}
+
+
+@click.command("logs")
+@store_option
+@click.option("--application", "application_id", help="Calls for this application.")
+@click.option("--delivery-key", help="Calls for this delivery key.")
+@click.option("--department", help="Calls to this department.")
+@click.option("--outcome", help="accepted, transient, permanent, answered, …")
+@click.option("--error-code", help="The department's error code.")
+@click.option("--since", help="Started at or after (ISO 8601 with offset).")
+@click.option("--until", help="Started before (ISO 8601 with offset).")
+@click.option("--min-duration-ms", type=float, help="Only calls at least this slow.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new calls as they are made.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, for machines.")
+def logs(
+    store_url: str | None,
+    application_id: str | None,
+    delivery_key: str | None,
+    department: str | None,
+    outcome: str | None,
+    error_code: str | None,
+    since: str | None,
+    until: str | None,
+    min_duration_ms: float | None,
+    limit: int,
+    follow: bool,
+    as_json: bool,
+) -> None:
+    """The sync log: every call to a department, newest last; `--follow` to tail it."""
+    filters: dict[str, Any] = {
+        "application_id": application_id,
+        "delivery_key": delivery_key,
+        "departments": [department] if department else None,
+        "outcome": outcome,
+        "error_code": error_code,
+        "since": _moment(since),
+        "until": _moment(until),
+        "min_duration_ms": min_duration_ms,
+    }
+
+    def show(rows: list[Any], header: bool) -> None:
+        if as_json:
+            for row in rows:
+                click.echo(json.dumps(_row(row), ensure_ascii=False))
+            return
+        table = (
+            [("ID", "STARTED", "DEPARTMENT", "STEP", "CALL", "OUTCOME", "CODE", "HTTP", "MS")]
+            if header
+            else []
+        )
+        for row in rows:
+            table.append(
+                (
+                    str(row["id"]),
+                    row["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                    row["department"],
+                    row["step"],
+                    f"{row['kind']} #{row['number']}",
+                    row["outcome"] or "in flight",
+                    row["error_code"] or "",
+                    str(row["http_status"] or ""),
+                    f"{row['duration_ms']:.0f}" if row["duration_ms"] is not None else "",
+                )
+            )
+        if table:
+            echo_table(table)
+
+    async def work(engine: AsyncEngine) -> None:
+        async with engine.connect() as conn:
+            rows = list(reversed(await attempt_store.search(conn, limit=limit, **filters)))
+        show(rows, header=True)
+        last = rows[-1]["id"] if rows else 0
+        while follow:
+            await asyncio.sleep(0.5)
+            async with engine.connect() as conn:
+                rows = await attempt_store.search(conn, after_id=last, limit=1000, **filters)
+            rows = [r for r in rows if r["outcome"] is not None]  # shown once finished
+            if rows:
+                show(rows, header=False)
+                last = rows[-1]["id"]
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow
+        asyncio.run(with_engine(store_url, work))
+
+
+def _who() -> str:
+    return os.environ.get("USER", "operator")
+
+
+@click.group("departments", invoke_without_command=True)
+@config_options
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="The full report as JSON.")
+@click.pass_context
+def departments(
+    ctx: click.Context,
+    config_dir: Path,
+    env_files: tuple[Path, ...],
+    store_url: str | None,
+    as_json: bool,
+) -> None:
+    """Each department's health (`hub departments`), and maintenance mode (pause, resume)."""
+    ctx.obj = {"config_dir": config_dir, "env_files": env_files, "store_url": store_url}
+    if ctx.invoked_subcommand is not None:
+        return
+    config = load(config_dir, env_files)
+    report = asyncio.run(with_engine(store_url, lambda e: department_health(e, config, utcnow())))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    table = [
+        (
+            "DEPARTMENT",
+            "STATE",
+            "BREAKER",
+            "CALLS 1H",
+            "OK 1H",
+            "P95 MS",
+            "OPEN",
+            "RETRYING",
+            "DEAD",
+            "LAST OK",
+        )
+    ]
+    for d in report:
+        hour = d["windows"]["1h"]
+        table.append(
+            (
+                d["code"],
+                f"paused: {d['paused']['reason']}" if d["paused"] else "serving",
+                d["breaker"]["state"],
+                str(hour["attempts"]),
+                f"{hour['success_rate']:.0%}" if hour["success_rate"] is not None else "-",
+                str(hour["p95_ms"] if hour["p95_ms"] is not None else "-"),
+                str(d["deliveries"]["open"]),
+                str(d["deliveries"]["retries_scheduled"]),
+                str(d["deliveries"]["dead"]),
+                (d["breaker"]["last_success_at"] or "-")[:19],
+            )
+        )
+    echo_table(table)
+
+
+@departments.command("pause")
+@click.argument("department")
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+@click.option("--by", default=_who, help="Who pauses (recorded).")
+@click.pass_context
+def pause(ctx: click.Context, department: str, reason: str, by: str) -> None:
+    """Pause a department: its deliveries wait; no call goes out until `resume`."""
+    config = load(ctx.obj["config_dir"], ctx.obj["env_files"])
+    if department not in config.departments:
+        raise click.BadParameter(f"no department {department!r}", param_hint="DEPARTMENT")
+    done = asyncio.run(
+        with_engine(ctx.obj["store_url"], lambda e: maintenance.pause(e, department, reason, by))
+    )
+    click.echo(f"{department} paused" if done else f"{department} was paused already")
+
+
+@departments.command("resume")
+@click.argument("department")
+@click.option("--by", default=_who, help="Who resumes (recorded).")
+@click.pass_context
+def resume(ctx: click.Context, department: str, by: str) -> None:
+    """Resume a paused department: what waited is sent, within its limits."""
+    done = asyncio.run(
+        with_engine(ctx.obj["store_url"], lambda e: maintenance.resume(e, department, by))
+    )
+    click.echo(f"{department} resumed" if done else f"{department} was not paused")
+
+
+@click.group("audit")
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@store_option
+def verify(store_url: str | None) -> None:
+    """Check the audit trail's hash chain; exit 1 naming the first edited or deleted entry."""
+    checked, broken = asyncio.run(with_engine(store_url, audit_trail.verify))
+    if broken is not None:
+        click.echo(f"audit trail broken at entry {broken.entry_id}: {broken.reason}", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit trail intact: {checked} entries")
