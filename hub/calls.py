@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub import maintenance
 from hub.adapter import DepartmentError, PermanentError, TransientError
 from hub.departments import Department
+from hub.metrics import Metrics
 from hub.privacy import scrub_text
 from hub.store import attempts as attempt_store
 from hub.store import breakers as breaker_store
@@ -69,9 +70,15 @@ class Calls:
     """Makes the calls of one hub process, and keeps its view of the departments' breakers."""
 
     def __init__(
-        self, engine: AsyncEngine, departments: Mapping[str, Department], worker: str, margin: float
+        self,
+        engine: AsyncEngine,
+        departments: Mapping[str, Department],
+        worker: str,
+        margin: float,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        self.metrics = metrics
         self.departments = departments
         self.worker = worker
         self.margin = margin
@@ -154,6 +161,10 @@ class Calls:
                 result = await self._outcome(fn, kind)
             duration_ms = (time.perf_counter() - start) * 1000
             await self._finish(attempt_id, row["department"], result, exchanges, duration_ms)
+            if self.metrics is not None:
+                self.metrics.observe_call(
+                    row["department"], kind, result.outcome, duration_ms / 1000
+                )
         return result
 
     async def _outcome(self, fn: Callable[[], Awaitable[Any]], kind: str) -> CallResult:

@@ -22,6 +22,7 @@ from hub.cancellation import Canceller
 from hub.config import HubConfig
 from hub.delivery import UNDECIDED
 from hub.jobs import Job, Work
+from hub.metrics import Metrics
 from hub.sending import Sender
 from hub.status import Poller
 from hub.store import applications as app_store
@@ -43,13 +44,16 @@ class Dispatcher:
         adapters: Mapping[str, Adapter],
         *,
         worker: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
         self.departments = config.departments
         self.adapters = adapters
         self.settings = config.settings.dispatch
         self.worker = worker or worker_name()
-        self.calls = Calls(engine, self.departments, self.worker, self.settings.lease_margin)
+        self.calls = Calls(
+            engine, self.departments, self.worker, self.settings.lease_margin, metrics
+        )
         work = Work(engine, self.departments, self.calls, config.clock, self.worker, self.notify)
         self.sender = Sender(work)
         self.poller = Poller(work)

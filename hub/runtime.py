@@ -16,6 +16,7 @@ from hub.adapter import Adapter
 from hub.config import HubConfig
 from hub.configfiles import ConfigError
 from hub.dispatch import Dispatcher
+from hub.metrics import Metrics
 from hub.plugins import Plugins, make_plugin_manager
 from hub.registry import build_adapters, check_adapters
 from hub.relay import Relay
@@ -34,6 +35,7 @@ class Hub:
     http: aiohttp.ClientSession
     adapters: dict[str, Adapter]
     dispatcher: Dispatcher | None
+    metrics: Metrics
 
 
 HUB = web.AppKey("hub", Hub)
@@ -67,10 +69,13 @@ def hub_context(
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
             async with aiohttp.ClientSession(connector=connector) as http:
                 adapters = build_adapters(config, infos, http)
+                metrics = Metrics()
                 dispatcher = None
                 if options.dispatch:
-                    dispatcher = Dispatcher(engine, config, adapters, worker=options.worker)
-                app[HUB] = Hub(config, engine, plugins, http, adapters, dispatcher)
+                    dispatcher = Dispatcher(
+                        engine, config, adapters, worker=options.worker, metrics=metrics
+                    )
+                app[HUB] = Hub(config, engine, plugins, http, adapters, dispatcher, metrics)
                 background = []
                 if dispatcher is not None:
                     relay = Relay(

@@ -121,6 +121,7 @@ async def submit(request: web.Request) -> web.Response:
         if existing is None:
             raise
         return _same_filing(existing, data, hub.config.secret_key)
+    hub.metrics.filed.labels(filed.record.matter).inc()
     if hub.dispatcher is not None:
         hub.dispatcher.notify()
     return _accepted(

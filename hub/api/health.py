@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from hub.auth import public
 from hub.runtime import HUB
 from hub.store.engine import migration_status
+from hub.store.types import utcnow
 
 routes = web.RouteTableDef()
 
@@ -39,3 +41,12 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
     )
+
+
+@routes.get("/metrics")
+@public
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics (text exposition format): no personal data, no ids in labels."""
+    hub = request.app[HUB]
+    body = await hub.metrics.render(hub.engine, hub.config, utcnow())
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -371,6 +371,16 @@ OPERATIONS = (
     ),
     Operation(
         "get",
+        "/metrics",
+        "metrics",
+        "Prometheus metrics, text exposition format",
+        (200, None),
+        (),
+        None,
+        tags=("health",),
+    ),
+    Operation(
+        "get",
         "/api/v1/openapi.json",
         "openapi",
         "This document",
@@ -449,7 +459,9 @@ def build_document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for op in OPERATIONS:
         ok_status, ok_model = op.ok
-        ok_type = "text/event-stream" if op.id == "streamEvents" else "application/json"
+        ok_type = {"streamEvents": "text/event-stream", "metrics": "text/plain"}.get(
+            op.id, "application/json"
+        )
         responses = {str(ok_status): _response(ok_status, op.summary, ok_model, ok_type)}
         if op.id in LINKS:
             responses[str(ok_status)]["links"] = LINKS[op.id]

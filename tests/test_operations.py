@@ -1,0 +1,219 @@
+"""Operators: the sync log, department health, metrics, maintenance mode and the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections import Counter
+
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import delete, func, select, update
+
+from hub.store.tables import attempts, audit_log
+from tests.conftest import OPERATOR, TAX_IT, HubDriver, SimulatorControl, by_step, hub_command
+from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION
+
+
+async def test_metrics_parse_and_the_call_counters_match_the_sync_log(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """/metrics is valid Prometheus text; its call counters equal the sync log's rows."""
+    await sim.faults("tax", fail_next=1, fail_kind="error")
+    for data in (BUSINESS_STARTUP, CARD_APPLICATION):
+        await hub.delivered(await hub.submit(data))
+    response = await hub.get("/metrics", token=None)
+    families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+    counted = Counter()
+    for sample in families["hub_department_calls"].samples:
+        if sample.name == "hub_department_calls_total":
+            labels = sample.labels
+            counted[(labels["department"], labels["kind"], labels["outcome"])] += int(sample.value)
+    async with hub.hub.engine.connect() as conn:
+        rows = await conn.execute(
+            select(
+                attempts.c.department, attempts.c.kind, attempts.c.outcome, func.count()
+            ).group_by(attempts.c.department, attempts.c.kind, attempts.c.outcome)
+        )
+        logged = Counter({(d, k, o): n for d, k, o, n in rows})
+    assert counted == logged
+    assert logged[("tax", "submit", "transient")] == 1
+    filed = {
+        s.labels["matter"]: s.value
+        for s in families["hub_applications_filed"].samples
+        if s.name.endswith("_total")
+    }
+    assert filed == {"business.startup": 1.0, "social_security.card": 1.0}
+    gauges = {
+        (s.labels.get("department"), s.labels.get("state")): s.value
+        for s in families["hub_deliveries"].samples
+    }
+    assert gauges[("market_regulation", "submitted")] == 1
+    assert {s.value for s in families["hub_breaker_state"].samples} == {0.0}
+    for family in families.values():  # no ids in labels: every value is from a bounded set
+        for sample in family.samples:
+            assert not any(
+                len(v) == 26 and v.isalnum() and v.isupper() for v in sample.labels.values()
+            )
+
+
+async def test_sync_log_filters_and_a_department_sees_only_its_own(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """Filters narrow the log; the tax bureau's client sees tax calls and nothing else."""
+    await sim.faults("tax", fail_next=1, fail_kind="error")
+    application_id = await hub.submit(BUSINESS_STARTUP)
+    await hub.delivered(application_id)
+    everything = await (await hub.get("/api/v1/sync-log", token=OPERATOR)).json()
+    assert len(everything["items"]) == 5
+    ids = [item["id"] for item in everything["items"]]
+    assert ids == sorted(ids, reverse=True)  # newest first
+    failed = await (
+        await hub.get("/api/v1/sync-log?outcome=transient&error_code=SW-E9999", token=OPERATOR)
+    ).json()
+    assert [(i["department"], i["step"]) for i in failed["items"]] == [("tax", "tax_registration")]
+    mine = await (
+        await hub.get(f"/api/v1/sync-log?application_id={application_id}", token=TAX_IT)
+    ).json()
+    assert {i["department"] for i in mine["items"]} == {"tax"}
+    other = await (
+        await hub.get("/api/v1/sync-log?department=market_regulation", token=TAX_IT)
+    ).json()
+    assert other["items"] == []
+    page = await (await hub.get("/api/v1/sync-log?limit=2", token=OPERATOR)).json()
+    rest = await (
+        await hub.get(f"/api/v1/sync-log?limit=10&cursor={page['next_cursor']}", token=OPERATOR)
+    ).json()
+    assert [i["id"] for i in page["items"] + rest["items"]] == ids
+    assert "张伟" not in json.dumps(everything) and "王建国" not in json.dumps(everything)
+
+
+async def test_pause_holds_deliveries_and_resume_sends_them(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """While tax is paused nothing is sent to it (others carry on); resumed, it gets its filing."""
+    response = await hub.post(
+        "/api/v1/departments/tax/pause",
+        json={"reason": "bureau upgrade until 14:00"},
+        token=OPERATOR,
+    )
+    assert response.status == 200
+    assert (
+        await hub.post("/api/v1/departments/tax/pause", json={"reason": "again"}, token=OPERATOR)
+    ).status == 409
+    application_id = await hub.submit(BUSINESS_STARTUP)
+    view = await hub.wait_for(
+        application_id,
+        lambda v: all(
+            d["state"] == "submitted" for s, d in by_step(v).items() if s != "tax_registration"
+        ),
+    )
+    health = {
+        d["code"]: d
+        for d in (await (await hub.get("/api/v1/departments", token=OPERATOR)).json())["items"]
+    }
+    assert health["tax"]["paused"]["reason"] == "bureau upgrade until 14:00"
+    assert health["tax"]["deliveries"]["pending"] == 1
+    assert by_step(view)["tax_registration"]["attempts"] == []
+    assert (await sim.received("tax"))["traces"] == []
+    assert (await hub.post("/api/v1/departments/tax/resume", token=OPERATOR)).status == 200
+    view = await hub.delivered(application_id)
+    assert by_step(view)["tax_registration"]["state"] == "submitted"
+    async with hub.hub.engine.connect() as conn:
+        trail = (
+            await conn.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.subject))
+        ).all()
+    assert [tuple(r) for r in trail] == [
+        ("duty-operator", "department.pause", "tax"),
+        ("duty-operator", "department.resume", "tax"),
+    ]
+
+
+async def test_department_health_reports_calls_and_latency(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """Calls, success rate and p50/p95/p99 per window; the last success is known."""
+    await sim.faults("social_security", fail_next=1, fail_kind="error")
+    await hub.delivered(await hub.submit(CARD_APPLICATION))
+    items = (await (await hub.get("/api/v1/departments", token=OPERATOR)).json())["items"]
+    gateway = next(d for d in items if d["code"] == "social_security")
+    for window in ("5m", "1h", "1d"):
+        stats = gateway["windows"][window]
+        assert stats["attempts"] == 2 and stats["success_rate"] == 0.5
+        assert 0 < stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"]
+    assert gateway["breaker"]["last_success_at"] is not None
+    idle = next(d for d in items if d["code"] == "tax")
+    assert idle["windows"]["1h"] == {
+        "attempts": 0,
+        "success_rate": None,
+        "p50_ms": None,
+        "p95_ms": None,
+        "p99_ms": None,
+    }
+
+
+async def test_audit_verify_names_an_edited_or_deleted_entry(
+    hub: HubDriver, store_url: str
+) -> None:
+    """`hub audit verify` passes on the untouched trail and fails, naming the entry, after an
+    edit or a deletion made directly in the database."""
+    for _ in range(3):
+        await hub.post("/api/v1/departments/tax/pause", json={"reason": "drill"}, token=OPERATOR)
+        await hub.post("/api/v1/departments/tax/resume", token=OPERATOR)
+    env = {**os.environ, "HUB_STORE_URL": store_url}
+    intact = await hub_command(env, "audit", "verify")
+    assert (intact.returncode, intact.stdout.strip()) == (0, "audit trail intact: 6 entries")
+    async with hub.hub.engine.begin() as conn:
+        await conn.execute(
+            update(audit_log).where(audit_log.c.id == 3).values(actor="someone-else")
+        )
+    edited = await hub_command(env, "audit", "verify")
+    assert edited.returncode == 1
+    assert "entry 3: its contents were changed" in edited.stderr
+    async with hub.hub.engine.begin() as conn:
+        await conn.execute(
+            update(audit_log).where(audit_log.c.id == 3).values(actor="duty-operator")
+        )
+        await conn.execute(delete(audit_log).where(audit_log.c.id == 4))
+    gap = await hub_command(env, "audit", "verify")
+    assert gap.returncode == 1 and "entry 4" in gap.stderr and "deleted" in gap.stderr
+    async with hub.hub.engine.begin() as conn:
+        await conn.execute(delete(audit_log).where(audit_log.c.id >= 4))
+    cut = await hub_command(env, "audit", "verify")
+    assert cut.returncode == 1 and "entry 6" in cut.stderr and "deleted" in cut.stderr
+
+
+async def test_hub_logs_and_departments_from_the_shell(
+    hub: HubDriver, sim: SimulatorControl, store_url: str
+) -> None:
+    """`hub logs --json` prints the calls, `hub logs -f` tails new ones, `hub departments` reads."""
+    await hub.delivered(await hub.submit(CARD_APPLICATION))
+    env = {**os.environ, "HUB_STORE_URL": store_url}
+    listed = await hub_command(env, "logs", "--json", "--department", "social_security")
+    [line] = listed.stdout.splitlines()
+    assert json.loads(line)["outcome"] == "accepted"
+    table = await hub_command(env, "departments")
+    assert table.returncode == 0 and "social_security" in table.stdout and "serving" in table.stdout
+    follow = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "logs",
+        "--follow",
+        "--json",
+        "--limit",
+        "1",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert follow.stdout is not None
+        await asyncio.wait_for(follow.stdout.readline(), 30)  # the newest call so far
+        await hub.delivered(await hub.submit(CARD_APPLICATION))
+        fresh = json.loads(await asyncio.wait_for(follow.stdout.readline(), 30))
+        assert fresh["department"] == "social_security" and fresh["outcome"] == "accepted"
+    finally:
+        follow.send_signal(signal.SIGINT)
+        await follow.wait()
