@@ -130,6 +130,10 @@ async def run_demo(
         site = web.TCPSite(runner, config.settings.api.host, config.settings.api.port)
         await site.start()
         console.print(f"hub API on {base}/api/v1  (matters: {base}/api/v1/matters)")
+        console.print(
+            f"operators' console on {base}/console  (log in with HUB_DEMO_OPERATOR_TOKEN from "
+            f"{config.directory / 'demo' / 'demo.env'})"
+        )
         token = os.environ.get("HUB_DEMO_FRONTEND_TOKEN", "")
         if not token:
             console.print("[red]HUB_DEMO_FRONTEND_TOKEN is not set (see config/demo/demo.env)[/]")

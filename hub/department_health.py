@@ -29,6 +29,21 @@ def percentile(sorted_values: list[float], share: float) -> float | None:
     return round(sorted_values[rank - 1], 1)
 
 
+SERIES_BUCKETS = 12
+SERIES_SPAN = timedelta(hours=1)
+
+
+def latency_series(calls: list[tuple[datetime, float, str]], now: datetime) -> list[float | None]:
+    """p95 latency of each five minutes of the last hour, oldest first (None: no calls)."""
+    width = SERIES_SPAN / SERIES_BUCKETS
+    buckets: list[list[float]] = [[] for _ in range(SERIES_BUCKETS)]
+    for started, duration, _ in calls:
+        index = SERIES_BUCKETS - 1 - int((now - started) / width)
+        if 0 <= index < SERIES_BUCKETS:
+            buckets[index].append(duration)
+    return [percentile(sorted(bucket), 0.95) for bucket in buckets]
+
+
 def window_stats(calls: list[tuple[datetime, float, str]], since: datetime) -> dict[str, Any]:
     """Calls, the share that got an answer, and latency percentiles, for calls since a time."""
     chosen = [(duration, outcome) for started, duration, outcome in calls if started >= since]
@@ -116,6 +131,7 @@ async def department_health(
                 "windows": {
                     name: window_stats(calls[code], now - span) for name, span in WINDOWS.items()
                 },
+                "p95_ms_per_5_minutes": latency_series(calls[code], now),
             }
         )
     return report

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub import maintenance
 from hub.config import HubConfig
 from hub.delivery import ApplicationStatus, DeliveryState
+from hub.store import applications as app_store
 from hub.store import breakers as breaker_store
-from hub.store.applications import FINAL_STATUSES
-from hub.store.tables import applications, deliveries
+from hub.store.tables import deliveries
 
 BREAKER_VALUE = {"closed": 0, "half_open": 1, "open": 2}
 
@@ -104,20 +104,8 @@ class Metrics:
                     .group_by(deliveries.c.department)
                 )
             ).all()
-            statuses = (
-                await conn.execute(
-                    select(applications.c.status, func.count()).group_by(applications.c.status)
-                )
-            ).all()
-            overdue = (
-                await conn.execute(
-                    select(func.count()).where(
-                        applications.c.promised_due < config.clock.today(now),
-                        applications.c.status.not_in(FINAL_STATUSES),
-                        applications.c.clock_stopped_at.is_(None),
-                    )
-                )
-            ).scalar_one()
+            by_status = await app_store.status_counts(conn)
+            overdue = await app_store.overdue_count(conn, config.clock.today(now))
             breakers = await breaker_store.all_breakers(conn)
             pauses = await maintenance.paused(conn)
         counts = {(d, s): n for d, s, n in by_state}
@@ -129,7 +117,6 @@ class Metrics:
             breaker = breakers.get(code)
             self.breaker.labels(code).set(BREAKER_VALUE[breaker["state"]] if breaker else 0)
             self.paused.labels(code).set(1 if code in pauses else 0)
-        by_status: dict[str, int] = {str(s): int(n) for s, n in statuses}
         for status in ApplicationStatus:
             self.applications.labels(status.value).set(by_status.get(status.value, 0))
         self.overdue.set(overdue)

@@ -26,7 +26,7 @@ async def test_metrics_parse_and_the_call_counters_match_the_sync_log(
         await hub.delivered(await hub.submit(data))
     response = await hub.get("/metrics", token=None)
     families = {f.name: f for f in text_string_to_metric_families(await response.text())}
-    counted = Counter()
+    counted: Counter[tuple[str, str, str]] = Counter()
     for sample in families["hub_department_calls"].samples:
         if sample.name == "hub_department_calls_total":
             labels = sample.labels

@@ -19,6 +19,7 @@ from hub.api import (
 from hub.api.body import MAX_BODY
 from hub.api.middlewares import authentication, problems, request_id
 from hub.config import HubConfig
+from hub.console import pages as console
 from hub.runtime import RuntimeOptions, hub_context
 
 
@@ -30,6 +31,7 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
     app.cleanup_ctx.append(hub_context(config, options or RuntimeOptions()))
     app[tracking.LIMITER] = tracking.PerAddress()
     app[openapi.DOCUMENT] = openapi.build_document()
+    console.setup(app)
     for module in (
         applications,
         events,

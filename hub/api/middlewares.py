@@ -76,6 +76,8 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
     match = request.match_info
     if match.http_exception is not None:  # no such route: let it be answered 404/405
         return await handler(request)
+    if isinstance(match.route.resource, web.StaticResource):  # the console's CSS and script
+        return await handler(request)
     allowed = roles_of(match.handler)
     if allowed is None:
         return await handler(request)

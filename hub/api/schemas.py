@@ -226,6 +226,9 @@ class Department(_Shape):
     breaker: Breaker
     deliveries: Queue
     windows: dict[Literal["5m", "1h", "1d"], Window]
+    p95_ms_per_5_minutes: list[float | None] = Field(
+        description="p95 latency of each five minutes of the last hour, oldest first"
+    )
 
 
 class Departments(_Shape):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -121,3 +121,23 @@ async def by_reference(conn: AsyncConnection, reference: str) -> RowMapping | No
     """The application with a public reference."""
     result = await conn.execute(select(applications).where(applications.c.reference == reference))
     return result.mappings().first()
+
+
+async def status_counts(conn: AsyncConnection) -> dict[str, int]:
+    """How many applications have each status."""
+    rows = await conn.execute(
+        select(applications.c.status, func.count()).group_by(applications.c.status)
+    )
+    return {str(status): int(count) for status, count in rows}
+
+
+async def overdue_count(conn: AsyncConnection, today: date) -> int:
+    """Undecided applications past their promised limit (not while a correction is owed)."""
+    result = await conn.execute(
+        select(func.count()).where(
+            applications.c.promised_due < today,
+            applications.c.status.not_in(FINAL_STATUSES),
+            applications.c.clock_stopped_at.is_(None),
+        )
+    )
+    return int(result.scalar_one())
