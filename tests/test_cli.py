@@ -123,7 +123,7 @@ def test_demo_delivers_every_application_and_shows_the_credit_code(
     department decided; its table shows the credit code reaching the seal, tax and employer
     steps, the decisions and the due dates."""
     config = tmp_path / "config"
-    config_on_free_ports(config, unused_tcp_port_factory)
+    ports = config_on_free_ports(config, unused_tcp_port_factory)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("HUB_")
     }  # demo.env supplies them
@@ -154,6 +154,7 @@ def test_demo_delivers_every_application_and_shows_the_credit_code(
         [line] = [line for line in lines if step in line]
         assert f"credit_code={credit_code.group(1)}" in line
     assert "all 7 deliveries decided by their departments: 7 approved" in result.stdout
+    assert f"operators' console on http://127.0.0.1:{ports['hub']}/console" in result.stdout
     assert re.search(
         r"business\.startup \(approved\)\s*│ \d{4}-\d\d-\d\d \(by law \d{4}-\d\d-\d\d\)",
         result.stdout,
