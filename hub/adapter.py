@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import aiohttp
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from hub.catalog import Step
     from hub.departments import Department
     from hub.record import ApplicationRecord
@@ -143,6 +142,38 @@ class Adapter(ABC):
     Options: ClassVar[type[BaseModel]] = NoOptions
     """The model of the department's `[options]` table, checked by `hub check-config`."""
 
+    @classmethod
+    def operations_for(cls, options: BaseModel) -> frozenset[str]:
+        """The operations it can carry out for a department with these options (for adapters
+        whose operations are configuration, not code)."""
+        return cls.operations
+
+    @classmethod
+    def credentials_for(cls, options: BaseModel) -> tuple[str, ...]:
+        """The credentials a department with these options must configure."""
+        return cls.credentials
+
+    def offers(self, method: str) -> bool:
+        """Whether this adapter, as configured, offers an optional method; by default, when its
+        class implements it. A configuration-driven adapter answers from its options."""
+        return getattr(type(self), method) is not getattr(Adapter, method)
+
+    async def probe(self) -> str | None:
+        """Whether the department's endpoint answers at all: None if it does, else why not.
+
+        Any HTTP answer counts (even 404: something is listening); `hub check-config --online`
+        calls it. An adapter may ask something more telling.
+        """
+        try:
+            async with self.session.get(
+                self.department.endpoint,
+                timeout=aiohttp.ClientTimeout(total=min(self.department.timeout, 10)),
+                allow_redirects=False,
+            ):
+                return None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
     def __init__(self, department: Department, session: aiohttp.ClientSession) -> None:
         self.department = department
         self.session = session
@@ -184,6 +215,8 @@ class Adapter(ABC):
 
 
 def supports(adapter: Adapter | type[Adapter], method: str) -> bool:
-    """Whether an adapter implements one of the optional methods (`lookup`, `cancel`)."""
-    cls = adapter if isinstance(adapter, type) else type(adapter)
-    return getattr(cls, method) is not getattr(Adapter, method)
+    """Whether an adapter offers one of the optional methods (`lookup`, `cancel`,
+    `parse_callback`): its class implements it, and (for an instance) its options allow it."""
+    if isinstance(adapter, type):
+        return getattr(adapter, method) is not getattr(Adapter, method)
+    return adapter.offers(method)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import click
 import pydantic
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,11 +25,12 @@ from hub.cli_support import (
     store_option,
     with_engine,
 )
+from hub.config import HubConfig
 from hub.configfiles import ConfigError
 from hub.delivery import DeliveryState
 from hub.logging import configure_logging
 from hub.plugins import PluginError
-from hub.registry import check_adapters
+from hub.registry import build_adapters, check_adapters, probe_departments
 
 
 @click.group()
@@ -41,7 +43,8 @@ def main(log_level: str) -> None:
 
 @main.command("check-config")
 @config_options
-def check_config(config_dir: Path, env_files: tuple[Path, ...]) -> None:
+@click.option("--online", is_flag=True, help="Also check that every department's endpoint answers.")
+def check_config(config_dir: Path, env_files: tuple[Path, ...], online: bool) -> None:
     """Validate the configuration and the adapters it names; exit non-zero on any problem."""
     config = load(config_dir, env_files)
     facade = plugins()
@@ -51,13 +54,21 @@ def check_config(config_dir: Path, env_files: tuple[Path, ...]) -> None:
         click.echo(f"plugin error: {exc}", err=True)
         raise SystemExit(2) from None
     problems = check_adapters(config, adapters)
+    if not problems and online:
+        problems = asyncio.run(_probe(config, adapters))
     if problems:
         report_problems(ConfigError(problems))
         raise SystemExit(2)
     click.echo(
         f"configuration OK: {len(config.departments)} departments, "
         f"{len(config.catalog.matters)} matters ({config_dir})"
+        + ("; every endpoint answers" if online else "")
     )
+
+
+async def _probe(config: HubConfig, adapters: Any) -> list[Any]:
+    async with aiohttp.ClientSession() as http:
+        return await probe_departments(build_adapters(config, adapters, http), config)
 
 
 @main.command("adapters")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 import aiohttp
@@ -16,6 +17,7 @@ from hub.plugins import AdapterInfo
 def check_adapters(config: HubConfig, adapters: Mapping[str, AdapterInfo]) -> list[ConfigProblem]:
     """Problems between the configuration and the adapters the plugins offer."""
     problems: list[ConfigProblem] = []
+    operations: dict[str, tuple[str, frozenset[str]]] = {}
     for code, department in config.departments.items():
         path = config.department_file(code)
         info = adapters.get(department.adapter)
@@ -28,10 +30,12 @@ def check_adapters(config: HubConfig, adapters: Mapping[str, AdapterInfo]) -> li
             )
             continue
         try:
-            info.cls.Options.model_validate(department.options)
+            options = info.cls.Options.model_validate(department.options)
         except pydantic.ValidationError as exc:
             problems.extend(problems_from_pydantic(path, exc, prefix="options"))
-        for name in info.cls.credentials:
+            continue
+        operations[code] = (info.cls.name, info.cls.operations_for(options))
+        for name in info.cls.credentials_for(options):
             if name not in department.credentials:
                 problems.append(
                     ConfigProblem(
@@ -43,18 +47,35 @@ def check_adapters(config: HubConfig, adapters: Mapping[str, AdapterInfo]) -> li
     for matter in config.catalog:
         path = config.directory / "matters" / f"{matter.code}.toml"
         for step in matter.steps.values():
-            owner = config.departments.get(step.department)
-            info = adapters.get(owner.adapter) if owner else None
-            if info is not None and step.operation not in info.cls.operations:
-                offered = ", ".join(sorted(info.cls.operations))
+            if step.department not in operations:
+                continue
+            adapter, offered = operations[step.department]
+            if step.operation not in offered:
                 problems.append(
                     ConfigProblem(
                         path,
                         f"steps.{step.name}.operation",
-                        f"adapter {info.cls.name!r} cannot do {step.operation!r} (can: {offered})",
+                        f"adapter {adapter!r} cannot do {step.operation!r} "
+                        f"(can: {', '.join(sorted(offered))})",
                     )
                 )
     return problems
+
+
+async def probe_departments(
+    adapters: Mapping[str, Adapter], config: HubConfig
+) -> list[ConfigProblem]:
+    """A problem for each department whose endpoint does not answer (`check-config --online`)."""
+    results = await asyncio.gather(*(adapter.probe() for adapter in adapters.values()))
+    return [
+        ConfigProblem(
+            config.department_file(code),
+            "endpoint",
+            f"{config.departments[code].endpoint} does not answer: {why}",
+        )
+        for code, why in zip(adapters, results, strict=True)
+        if why is not None
+    ]
 
 
 def build_adapters(

@@ -11,13 +11,14 @@ from aiohttp import web
 
 from hub.departments import Department
 from simulators.base import SimulatedSystem, SimulatorSettings
+from simulators.housing_fund import HousingFund
 from simulators.market_regulation import MarketRegulation
 from simulators.public_security import PublicSecurity
 from simulators.social_security import SocialSecurity
 from simulators.tax import Tax
 
 SYSTEMS: dict[str, type[SimulatedSystem]] = {
-    cls.code: cls for cls in (PublicSecurity, Tax, MarketRegulation, SocialSecurity)
+    cls.code: cls for cls in (PublicSecurity, Tax, MarketRegulation, SocialSecurity, HousingFund)
 }
 
 

@@ -28,7 +28,7 @@ def test_check_config_accepts_the_shipped_configuration() -> None:
     """The shipped configuration with the demo credentials passes."""
     result = hub("check-config", "--config", str(CONFIG))
     assert result.returncode == 0, result.stderr
-    assert "configuration OK: 4 departments, 3 matters" in result.stdout
+    assert "configuration OK: 5 departments, 4 matters" in result.stdout
 
 
 def test_check_config_reports_file_and_key_and_fails(tmp_path: Path) -> None:
@@ -37,12 +37,12 @@ def test_check_config_reports_file_and_key_and_fails(tmp_path: Path) -> None:
     shutil.copytree(CONFIG, broken)
     path = broken / "matters" / "social_security.card.toml"
     path.write_text(
-        path.read_text().replace('department = "social_security"', 'department = "housing_fund"')
+        path.read_text().replace('department = "social_security"', 'department = "city_archives"')
     )
     result = hub("check-config", "--config", str(broken))
     assert result.returncode == 2
     where = "social_security.card.toml: steps.card_application.department"
-    assert f"{where}: unknown department 'housing_fund'" in result.stderr
+    assert f"{where}: unknown department 'city_archives'" in result.stderr
 
 
 def test_check_config_names_a_missing_credential_variable() -> None:
@@ -73,9 +73,7 @@ def test_check_config_checks_adapters_and_operations(tmp_path: Path) -> None:
     assert f"{where}: adapter 'social_security' cannot do 'card_renewal'" in result.stderr
 
 
-async def test_hub_simulate_serves_the_four_systems(
-    tmp_path: Path, unused_tcp_port_factory
-) -> None:
+async def test_hub_simulate_serves_every_system(tmp_path: Path, unused_tcp_port_factory) -> None:
     """`hub simulate` serves each system on its configured port until SIGTERM."""
     config = tmp_path / "config"
     ports = config_on_free_ports(config, unused_tcp_port_factory)
@@ -93,7 +91,7 @@ async def test_hub_simulate_serves_the_four_systems(
     try:
         assert process.stdout is not None
         seen: list[str] = []
-        while len(seen) < 4:
+        while len(seen) < len(ports):
             line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
             assert line, (await process.stderr.read()).decode() if process.stderr else ""
             seen.append(line.split()[0])
@@ -153,7 +151,7 @@ def test_demo_delivers_every_application_and_shows_the_credit_code(
     for step in ("seal_engraving", "tax_registration", "employer_registration"):
         [line] = [line for line in lines if step in line]
         assert f"credit_code={credit_code.group(1)}" in line
-    assert "all 7 deliveries decided by their departments: 7 approved" in result.stdout
+    assert "all 8 deliveries decided by their departments: 8 approved" in result.stdout
     assert f"operators' console on http://127.0.0.1:{ports['hub']}/console" in result.stdout
     assert re.search(
         r"business\.startup \(approved\)\s*│ \d{4}-\d\d-\d\d \(by law \d{4}-\d\d-\d\d\)",

@@ -19,7 +19,7 @@ from tests.conftest import REPO
 DOCS = [REPO / "README.md", *sorted(p for p in (REPO / "docs").glob("*.md") if p.name != "api.md")]
 # Commands that run until stopped or take minutes; each is exercised by the named test instead.
 EXERCISED_ELSEWHERE = {
-    "hub simulate": "tests/test_cli.py::test_hub_simulate_serves_the_four_systems",
+    "hub simulate": "tests/test_cli.py::test_hub_simulate_serves_every_system",
 }
 
 

@@ -71,15 +71,25 @@ class RestAdapter(Adapter):
         headers["Accept"] = "application/json"
         if payload.body:
             headers["Content-Type"] = payload.content_type
-        if self.auth == "bearer":
+        scheme = self.auth_scheme()
+        if scheme == "bearer":
             headers["Authorization"] = f"Bearer {self.department.secret('token')}"
-        elif self.auth == "basic":
+        elif scheme == "basic":
             headers["Authorization"] = aiohttp.encode_basic_auth(
                 self.department.secret("username"), self.department.secret("password")
             )
-        if context is not None and self.idempotency_header:
-            headers[self.idempotency_header] = context.delivery_key
+        header = self.idempotency_header_name()
+        if context is not None and header:
+            headers[header] = context.delivery_key
         return headers
+
+    def idempotency_header_name(self) -> str | None:
+        """The header the delivery key goes in (the class's, unless configured)."""
+        return self.idempotency_header
+
+    def auth_scheme(self) -> str:
+        """How this department authenticates calls (the class's `auth`, unless configured)."""
+        return self.auth
 
     async def request(
         self, payload: Payload, context: DeliveryContext | None = None

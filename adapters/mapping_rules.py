@@ -1,0 +1,171 @@
+"""Declarative mappings for config-only adapters: from the record to a request, and from an
+answer to a receipt or a status — field paths, constants, date formats and code tables."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing_extensions import TypeAliasType
+
+from hub.adapter import DepartmentState, PermanentError
+
+# What a request field may read: the record's parts, earlier steps' outputs, the delivery.
+SOURCES = frozenset(
+    {
+        "applicant",
+        "form",
+        "matter",
+        "inputs",
+        "delivery_key",
+        "application_id",
+        "reference",
+        "previous_reference",
+        "correction",
+    }
+)
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Rule):
+    """Where one field of a request comes from, and how it is written."""
+
+    path: str | None = Field(
+        default=None, description="e.g. applicant.id_number, form.move_date, inputs.credit_code"
+    )
+    value: str | int | float | bool | None = Field(
+        default=None, description="a constant instead of a path"
+    )
+    date_format: str | None = Field(default=None, description="strftime for a date, e.g. %Y%m%d")
+    table: dict[str, str] | None = Field(
+        default=None, description="the department's code for each value"
+    )
+    strip_prefix: str | None = Field(default=None, description="e.g. +86 for an 11-digit mobile")
+    required: bool = True
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.path is None) == (self.value is None):
+            raise ValueError("give either path or value")
+        if self.path is not None and self.path.split(".", 1)[0] not in SOURCES:
+            raise ValueError(f"path must start with one of {', '.join(sorted(SOURCES))}")
+        return self
+
+    def read(self, scope: Mapping[str, Any]) -> Any:
+        """The field's value from the scope, written the department's way."""
+        if self.path is None:
+            return self.value
+        value = dig(scope, self.path)
+        if value is None or value == "":
+            if self.required:
+                raise PermanentError("mapping_missing", f"the record has no {self.path}")
+            return None
+        if self.date_format:
+            value = date.fromisoformat(str(value)).strftime(self.date_format)
+        if self.strip_prefix and isinstance(value, str):
+            value = value.removeprefix(self.strip_prefix)
+        if self.table is not None:
+            if str(value) not in self.table:
+                raise PermanentError(
+                    "mapping_missing", f"{self.path}={value!r} has no code in the table"
+                )
+            value = self.table[str(value)]
+        return value
+
+
+Body = TypeAliasType("Body", "dict[str, Source | Body]")
+
+
+def build(body: Mapping[str, Any], scope: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body (objects may nest) from its field rules; empty optional fields left out."""
+    built: dict[str, Any] = {}
+    for name, rule in body.items():
+        value = rule.read(scope) if isinstance(rule, Source) else build(rule, scope)
+        if value is not None:
+            built[name] = value
+    return built
+
+
+def dig(data: Any, path: str) -> Any:
+    """The value at a dotted path (list items by number), or None where the path ends early."""
+    for part in path.split("."):
+        if data is None:
+            return None
+        if isinstance(data, Mapping):
+            data = data.get(part)
+        elif isinstance(data, list):
+            data = data[int(part)] if part.isdigit() and int(part) < len(data) else None
+        else:  # an object, such as zeep's reading of a SOAP answer
+            data = getattr(data, part, None)
+    return data
+
+
+class Call(_Rule):
+    """One HTTP call: method, path (with {reference} or {delivery_key}), body format and fields."""
+
+    method: Literal["GET", "POST", "PUT"] = "POST"
+    path: str = Field(pattern=r"^/")
+    format: Literal["json", "form"] = "json"
+    body: Body = {}
+
+
+class Answer(_Rule):
+    """How a department says yes, busy or no inside its answer, for systems that answer 200."""
+
+    code: str = Field(description="path of the result code in the answer, e.g. code or ret")
+    ok: list[str] = Field(min_length=1, description="codes that mean success, e.g. ['0000']")
+    transient: list[str] = Field(
+        default=[], description="codes worth retrying; * matches, e.g. E9*"
+    )
+    message: str | None = Field(default=None, description="path of the message, e.g. msg")
+
+    def verdict(self, answer: Any) -> tuple[str, str] | None:
+        """None for success, else (code, message) of a refusal or a busy answer."""
+        code = str(dig(answer, self.code))
+        if code in self.ok:
+            return None
+        return code, str(dig(answer, self.message) or "") if self.message else ""
+
+    def is_transient(self, code: str) -> bool:
+        """Whether a code means "try later"."""
+        return any(fnmatch.fnmatchcase(code, pattern) for pattern in self.transient)
+
+
+class Operation(Call):
+    """One operation steps may ask for: the call, and where the receipt is in the answer."""
+
+    reference: str = Field(description="path of the department's reference number in the answer")
+    outputs: dict[str, str] = Field(default={}, description="output name → path in the answer")
+
+
+class Status(Call):
+    """How to ask for a decision, and the department's codes in the hub's vocabulary."""
+
+    method: Literal["GET", "POST", "PUT"] = "GET"
+    state: str = Field(description="path of the status code in the answer")
+    message: str | None = None
+    states: dict[str, DepartmentState] = Field(
+        min_length=1, description="department code → hub state"
+    )
+
+    @field_validator("states")
+    @classmethod
+    def _decided(cls, value: dict[str, DepartmentState]) -> dict[str, DepartmentState]:
+        if DepartmentState.APPROVED not in value.values():
+            raise ValueError("map at least one department code to approved")
+        return value
+
+
+class Lookup(Call):
+    """How to find an earlier filing by delivery key (for systems that do not deduplicate)."""
+
+    method: Literal["GET", "POST", "PUT"] = "GET"
+    reference: str = Field(
+        description="path of the reference in the answer; absent means not found"
+    )
