@@ -6,10 +6,10 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from typing_extensions import TypeAliasType
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from hub.adapter import DepartmentState, PermanentError
 
@@ -79,7 +79,38 @@ class Source(_Rule):
         return value
 
 
-Body = TypeAliasType("Body", "dict[str, Source | Body]")
+def _leaf(item: Any) -> bool:
+    return isinstance(item, Mapping) and ("path" in item or "value" in item)
+
+
+def parse_body(raw: Any, at: str = "") -> dict[str, Any]:
+    """A request body's rules: a table with `path` or `value` is a field, any other table an
+    object of fields. Raises ValueError naming every bad field by its dotted name."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{at or 'body'}: a table of fields")
+    parsed: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, item in raw.items():
+        where = f"{at}.{name}" if at else str(name)
+        try:
+            if _leaf(item):
+                parsed[name] = Source.model_validate(item)
+            else:
+                parsed[name] = parse_body(item, where)
+        except pydantic.ValidationError as exc:
+            problems += [
+                f"{where}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors(include_url=False)
+            ]
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return parsed
+
+
+Body = Annotated[dict[str, Any], BeforeValidator(parse_body)]
+"""Field rules by name; objects nest."""
 
 
 def build(body: Mapping[str, Any], scope: Mapping[str, Any]) -> dict[str, Any]:

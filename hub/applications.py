@@ -22,6 +22,7 @@ from hub.record import ApplicationRecord
 from hub.store import applications as app_store
 from hub.store import events
 from hub.store.applications import FINAL_STATUSES
+from hub.store.engine import snapshot
 from hub.store.types import utcnow
 from hub.timelimits import Clock
 from hub.tracking import new_reference, query_code
@@ -214,13 +215,12 @@ async def application_view(
     engine: AsyncEngine, application_id: str, clock: Clock
 ) -> dict[str, Any] | None:
     """The application with its record masked, its status and every delivery, or None."""
-    async with engine.connect() as conn:
+    async with snapshot(engine) as conn:
         application = await app_store.get_application(conn, application_id)
         if application is None:
             return None
         rows = await app_store.deliveries_of(conn, application_id)
         calls = await app_store.attempts_of(conn, application_id)
-        await conn.commit()
     by_delivery: dict[str, list[RowMapping]] = {}
     for call in calls:
         by_delivery.setdefault(call["delivery_id"], []).append(call)

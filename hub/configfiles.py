@@ -58,7 +58,7 @@ def problems_from_pydantic(
     problems = []
     for error in exc.errors(include_url=False):
         key = dotted([*([prefix] if prefix else []), *error["loc"]])
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (misspelt, or not supported here)"
         elif error["type"] == "missing":

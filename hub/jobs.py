@@ -78,19 +78,23 @@ class Work:
         """Write a job's outcome under its lease; a new state is a status event, and the
         application then moves on (steps released, status and clock updated).
 
-        `values` may be a function of the delivery as it is now in the store, for outcomes
-        that must not overwrite what arrived meanwhile (a decision pushed by a callback).
+        The delivery is read again (and locked) first: a callback may have moved it since it
+        was claimed. `values` may be a function of that current row, for outcomes that must not
+        overwrite what arrived meanwhile; the event's old state is always the current one.
         """
         async with self.engine.begin() as conn:
+            current = await delivery_store.get(conn, row["id"], for_update=True)
+            if current is None:
+                raise LeaseLost
             if callable(values):
-                current = await delivery_store.get(conn, row["id"], for_update=True)
-                assert current is not None
-                row, values = current, values(current)
+                values = values(current)
             updated = {**values, "updated_at": now}
             if not await delivery_store.update_leased(conn, row["id"], self.worker, updated):
                 raise LeaseLost
-            await moved(conn, row, values.get("state"), now, self.clock, code=code, message=message)
-        if values.get("state") not in (None, row["state"]):
+            await moved(
+                conn, current, values.get("state"), now, self.clock, code=code, message=message
+            )
+        if values.get("state") not in (None, current["state"]):
             self.wake()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 import tenacity
+from sqlalchemy.engine import RowMapping
 
 from hub.adapter import Payload, PermanentError, Receipt, TransientError, supports
 from hub.calls import HELD_BACK, LeaseLost
@@ -181,26 +182,32 @@ class Sender:
     async def accept(self, job: Job, receipt: Receipt) -> None:
         """Store the receipt, release the steps waiting for it, and schedule the first poll."""
         now = utcnow()
-        state = DeliveryState(receipt.state)
-        status = job.department.status
-        await self.work.finish(
-            job.row,
-            now,
-            {
+        first_poll = now + timedelta(seconds=job.department.status.poll_interval)
+
+        def accepted(current: RowMapping) -> dict[str, Any]:
+            values: dict[str, Any] = {
                 **RELEASED,
-                "state": state,
                 "receipt_reference": receipt.reference,
-                "outputs": {**receipt.outputs, "reference": receipt.reference},
+                "outputs": {
+                    **(current["outputs"] or {}),
+                    **receipt.outputs,
+                    "reference": receipt.reference,
+                },
                 "in_doubt": False,
                 "next_attempt_at": None,
                 "last_error_code": None,
                 "last_error_message": None,
+            }
+            if current["state"] != DeliveryState.PENDING:
+                return values  # a callback told its decision before the answer came back: kept
+            state = DeliveryState(receipt.state)
+            return values | {
+                "state": state,
                 "polls_unchanged": 0,
-                "next_poll_at": None
-                if state in FINAL
-                else now + timedelta(seconds=status.poll_interval),
-            },
-        )
+                "next_poll_at": None if state in FINAL else first_poll,
+            }
+
+        await self.work.finish(job.row, now, accepted)
         log.info("delivery.accepted", reference=receipt.reference)
 
     async def _reject(self, job: Job, error: PermanentError) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -66,6 +67,11 @@ class HousingFund(SimulatedSystem):
             return answer(2001, message="证件号码无效")
         if not valid_credit_code(str(employer.get("creditCode", ""))):
             return answer(2002, message="单位统一社会信用代码无效")
+        month = str(body.get("startMonth", ""))
+        if not (month.isdigit() and len(month) == 6) or month < (
+            date.today() - timedelta(days=366)
+        ).strftime("%Y%m"):
+            return answer(2003, message="缴存起始月超出受理范围（近一年内）")
         case = self.ledger.submit(
             str(body.get("requestNo", "")),
             str(body.get("applicationNo", "")),

@@ -22,7 +22,11 @@ def _load(matter: str) -> dict[str, Any]:
 HOUSEHOLD_TRANSFER = _load("household.transfer")
 BUSINESS_STARTUP = _load("business.startup")
 CARD_APPLICATION = _load("social_security.card")
-ALL = {m["matter"]: m for m in (HOUSEHOLD_TRANSFER, BUSINESS_STARTUP, CARD_APPLICATION)}
+HOUSING_FUND_ACCOUNT = _load("housing_fund.account")
+ALL = {
+    m["matter"]: m
+    for m in (HOUSEHOLD_TRANSFER, BUSINESS_STARTUP, CARD_APPLICATION, HOUSING_FUND_ACCOUNT)
+}
 
 
 def sample(matter: str, **form: Any) -> dict[str, Any]:

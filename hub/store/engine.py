@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/hub.db"
 # Any fixed number works; it only has to be the same in every hub process.
@@ -93,3 +95,15 @@ async def migration_status(engine: AsyncEngine) -> tuple[str | None, str | None]
     """(revision of the database, newest revision known to this code)."""
     async with engine.connect() as connection:
         return await connection.run_sync(_current)
+
+
+@asynccontextmanager
+async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose reads all see one moment of the store, for views that read several
+    tables (an application and its deliveries must agree). REPEATABLE READ on PostgreSQL;
+    SQLite's transactions see one moment already."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            yield conn
