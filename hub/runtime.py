@@ -48,6 +48,8 @@ class RuntimeOptions:
     store_url: str | None = None
     dispatch: bool = True
     worker: str | None = None
+    plugins: tuple[object, ...] = ()
+    """Plugins to load besides the installed ones (the adapter kit's in-process hub)."""
 
 
 def hub_context(
@@ -59,7 +61,7 @@ def hub_context(
         engine = create_engine(options.store_url)
         try:
             await migrate(engine)
-            plugins = Plugins(make_plugin_manager())
+            plugins = Plugins(make_plugin_manager(options.plugins))
             infos = plugins.adapters()
             problems = check_adapters(config, infos)
             if problems:

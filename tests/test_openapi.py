@@ -72,6 +72,10 @@ async def test_fuzzing_the_served_document_finds_no_server_error_or_nonconformin
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
             "--exclude-path-regex",
             "/events$",
+            # The coverage phase fails inside schemathesis itself with some hypothesis releases
+            # (describing a filter lambda); examples, fuzzing and stateful runs cover the API.
+            "--phases",
+            "examples,fuzzing,stateful",
             "--max-examples",
             "15",
             "--seed",

@@ -32,9 +32,9 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
     app[tracking.LIMITER] = tracking.PerAddress()
     app[openapi.DOCUMENT] = openapi.build_document()
     console.setup(app)
+    events.setup(app)
     for module in (
         applications,
-        events,
         matters,
         deliveries,
         departments,

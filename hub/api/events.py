@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
@@ -17,6 +18,19 @@ from hub.store import events
 routes = web.RouteTableDef()
 POLL_SECONDS = 0.25  # how often the stream looks for new events in the store
 HEARTBEAT_SECONDS = 15.0  # a comment line, so that proxies keep the connection open
+STOPPING = web.AppKey("events_stopping", asyncio.Event)
+
+
+def setup(app: web.Application) -> None:
+    """End open streams when the app shuts down, so that a graceful stop need not wait for them
+    (clients reconnect with Last-Event-ID to another process)."""
+    app[STOPPING] = asyncio.Event()
+
+    async def stop_streams(app: web.Application) -> None:
+        app[STOPPING].set()
+
+    app.on_shutdown.append(stop_streams)
+    app.router.add_routes(routes)
 
 
 @routes.get("/api/v1/applications/{id}/events")
@@ -50,15 +64,20 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     last = int(given)
     quiet_since = time.monotonic()
-    while True:
-        async with hub.engine.connect() as conn:
-            rows = await events.of_application(conn, application_id, after_id=last)
-        for row in rows:
-            data = json.dumps(events.event_view(row), ensure_ascii=False)
-            await response.write(f"id: {row['id']}\nevent: status\ndata: {data}\n\n".encode())
-            last = row["id"]
-            quiet_since = time.monotonic()
-        if time.monotonic() - quiet_since > HEARTBEAT_SECONDS:
-            await response.write(b": keep-alive\n\n")
-            quiet_since = time.monotonic()
-        await asyncio.sleep(POLL_SECONDS)
+    stopping = request.app[STOPPING]
+    # A client that went away is noticed at the next look, not only at the next write.
+    with contextlib.suppress(ConnectionResetError):
+        while not stopping.is_set() and request.transport and not request.transport.is_closing():
+            async with hub.engine.connect() as conn:
+                rows = await events.of_application(conn, application_id, after_id=last)
+            for row in rows:
+                data = json.dumps(events.event_view(row), ensure_ascii=False)
+                await response.write(f"id: {row['id']}\nevent: status\ndata: {data}\n\n".encode())
+                last = row["id"]
+                quiet_since = time.monotonic()
+            if time.monotonic() - quiet_since > HEARTBEAT_SECONDS:
+                await response.write(b": keep-alive\n\n")
+                quiet_since = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), POLL_SECONDS)
+    return response
