@@ -93,6 +93,58 @@ def list_adapters(config_dir: Path, env_files: tuple[Path, ...]) -> None:
     echo_table(rows)
 
 
+@main.command("new-adapter")
+@click.argument("name")
+@click.option("--protocol", type=click.Choice(["soap", "rest"]), required=True)
+@click.option("--wsdl", metavar="FILE_OR_URL", help="The department's WSDL (SOAP): a file or URL.")
+@click.option("--operation", help="The step operation it carries out (default: NAME).")
+@click.option("--title", help="The department's name, for docs and messages.")
+@click.option("--endpoint", help="The system's base URL (default: where the WSDL is published).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where to create the package.",
+)
+def new_adapter(
+    name: str,
+    protocol: str,
+    wsdl: str | None,
+    operation: str | None,
+    title: str | None,
+    endpoint: str | None,
+    directory: Path,
+) -> None:
+    """Create an installable adapter package for one department's system, with kit tests."""
+    from hub.scaffold import ScaffoldError
+    from hub.scaffold import new_adapter as scaffold
+
+    try:
+        made = scaffold(
+            name,
+            "soap" if protocol == "soap" else "rest",
+            directory,
+            wsdl=wsdl,
+            operation=operation,
+            title=title,
+            endpoint=endpoint,
+        )
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in made.files:
+        click.echo(f"created {path}")
+    for op in made.operations:
+        fields = ", ".join(field.path for field in op.inputs) or "no fields"
+        click.echo(f"WSDL operation {op.name}: {fields}")
+    adapter = made.root / "src" / f"hub_adapter_{name}" / "adapter.py"
+    click.echo(
+        f"\nNext: fill in the TODOs in {adapter} and tests/test_adapter.py, then\n"
+        f"  cd {made.root} && pip install -e '.[test]' && pytest"
+    )
+
+
 @main.command("simulate")
 @config_options
 @click.option(

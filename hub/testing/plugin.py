@@ -10,11 +10,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+import pydantic
 import pytest
 import pytest_asyncio
 
 from hub.catalog import Matter
-from hub.configfiles import read_toml
+from hub.configfiles import problems_from_pydantic, read_toml
 from hub.testing.kit import GIVEN, GIVEN_DEPARTMENT, STEP, Kit, read_department
 from hub.testing.proxy import FaultProxy
 
@@ -31,7 +32,11 @@ def _matter(path: Path, department: str, operation: str, inputs: list[str]) -> M
         "after": [GIVEN] if inputs else [],
         "uses": {name: f"{GIVEN}.{name}" for name in inputs},
     }
-    return Matter.model_validate({**data, "code": f"kit.{department}", "steps": steps})
+    try:
+        return Matter.model_validate({**data, "code": f"kit.{department}", "steps": steps})
+    except pydantic.ValidationError as exc:
+        problems = "\n".join(f"  {p}" for p in problems_from_pydantic(path, exc))
+        pytest.fail(f"the matter file does not load:\n{problems}", pytrace=False)
 
 
 @pytest_asyncio.fixture
