@@ -20,7 +20,9 @@ DOCS = [REPO / "README.md", *sorted(p for p in (REPO / "docs").glob("*.md") if p
 # Commands that run until stopped or take minutes; each is exercised by the named test instead.
 EXERCISED_ELSEWHERE = {
     "hub simulate": "tests/test_cli.py::test_hub_simulate_serves_every_system",
-    "python -m bench --quick": "tests/test_bench.py::test_quick_benchmark_completes_every_application",
+    "python -m bench --quick": (
+        "tests/test_bench.py::test_quick_benchmark_completes_every_application"
+    ),
 }
 
 
