@@ -16,8 +16,8 @@ from typing import Any
 
 import redis
 import requests
-from celery import Celery, Task, chain, chord, group  # type: ignore[import-untyped]
-from celery.canvas import Signature  # type: ignore[import-untyped]
+from celery import Celery, Task, chain, chord, group
+from celery.canvas import Signature
 
 from bench.wire import (
     Call,

@@ -26,7 +26,7 @@ STALL = 300
 def unavailable(redis_url: str) -> str | None:
     """Why the peer cannot run here (Celery not installed, Redis not answering), or None."""
     try:
-        import celery  # type: ignore[import-untyped]  # noqa: F401
+        import celery  # noqa: F401
         import redis
     except ImportError:
         return "Celery is not installed (pip install -e '.[bench]')"
