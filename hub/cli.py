@@ -139,6 +139,8 @@ def new_adapter(
         fields = ", ".join(field.path for field in op.inputs) or "no fields"
         click.echo(f"WSDL operation {op.name}: {fields}")
     adapter = made.root / "src" / f"hub_adapter_{name}" / "adapter.py"
+    if protocol == "soap" and not wsdl:
+        click.echo(f"\nNo --wsdl: put the department's WSDL at {adapter.parent}/wsdl/{name}.wsdl")
     click.echo(
         f"\nNext: fill in the TODOs in {adapter} and tests/test_adapter.py, then\n"
         f"  cd {made.root} && pip install -e '.[test]' && pytest"
