@@ -43,6 +43,15 @@ class LeaseLost(Exception):
     """Another process took the delivery over; this one must stop touching it."""
 
 
+class HeldBack(Exception):
+    """The call may not go now: an operator paused its department, or its breaker is open and
+    this is not the probe. `code` says which (DEPARTMENT_PAUSED or BREAKER_OPEN)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 def worker_name() -> str:
     """host:pid:random — unique per process, readable in the sync log."""
     return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
@@ -100,12 +109,16 @@ class Calls:
 
     async def refusal(self, code: str, delivery_id: str) -> str | None:
         """Why this delivery may not call its department now (an operator paused it, or its
-        breaker is open and this is not the probe), or None. Read from the store, since any
-        process may have opened the breaker and any operator paused the department."""
+        breaker is open and this is not the probe), or None."""
         async with self.engine.connect() as conn:
-            if code in await maintenance.paused(conn):
-                return DEPARTMENT_PAUSED
-            breaker = await breaker_store.get(conn, code)
+            return await self._refusal(conn, code, delivery_id)
+
+    async def _refusal(self, conn: AsyncConnection, code: str, delivery_id: str) -> str | None:
+        # Read from the store, since any process may have opened the breaker and any operator
+        # paused the department.
+        if code in await maintenance.paused(conn):
+            return DEPARTMENT_PAUSED
+        breaker = await breaker_store.get(conn, code)
         if breaker is None or breaker["state"] == BreakerState.CLOSED:
             return None
         self.tripped.add(code)
@@ -124,22 +137,30 @@ class Calls:
         *,
         number: int | None = None,
         payload_sha256: str | None = None,
+        store: Mapping[str, Any] | None = None,
     ) -> CallResult:
         """One call, recorded before it goes and when it ends; renews the delivery's lease.
 
-        A submit marks the delivery in doubt until its outcome is stored: a crash in between
-        leaves the hub knowing that it does not know.
+        Raises HeldBack, having written nothing, when the department may not be called now;
+        checked in the transaction that records the call, not in one of its own. A submit marks
+        the delivery in doubt until its outcome is stored: a crash in between leaves the hub
+        knowing that it does not know. `store` are more of the delivery's values to write before
+        the call goes (its payload, on the first try).
         """
         started = utcnow()
         values: dict[str, Any] = {
             "locked_until": started + self.lease(row["department"]),
             "updated_at": started,
         }
+        values |= store or {}
         if kind == "submit":
             values |= {"attempts": number, "in_doubt": True}
             if row["first_attempt_at"] is None:
                 values["first_attempt_at"] = started
         async with self.engine.begin() as conn:
+            refused = await self._refusal(conn, row["department"], row["id"])
+            if refused is not None:
+                raise HeldBack(refused)
             if not await delivery_store.update_leased(conn, row["id"], self.worker, values):
                 raise LeaseLost
             attempt_id = await attempt_store.begin(

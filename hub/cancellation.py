@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.adapter import PermanentError, Receipt, TransientError, supports
+from hub.calls import HeldBack
 from hub.delivery import FINAL, UNDECIDED, DeliveryState
 from hub.flow import settle
 from hub.jobs import RELEASED, Job, Work
@@ -126,7 +127,11 @@ class Canceller:
                 },
             )
             return
-        result = await self.work.calls.call(row, "cancel", lambda: job.adapter.cancel(receipt))
+        try:
+            result = await self.work.calls.call(row, "cancel", lambda: job.adapter.cancel(receipt))
+        except HeldBack as held:  # paused or tripped since the check above
+            await self._later(job, TransientError(held.code, f"{row['department']}: {held.code}"))
+            return
         if isinstance(result.error, TransientError):
             await self._later(job, result.error)
         elif isinstance(result.error, PermanentError):

@@ -27,8 +27,13 @@ async def settle(
 ) -> ApplicationStatus:
     """Release waiting steps whose predecessors all hold the filing, cancel those that never can
     go, store the application's status and stop or restart its clock; in the caller's
-    transaction. Returns the status."""
-    application = await app_store.get_application(conn, application_id)
+    transaction. Returns the status.
+
+    The application's row is locked first: two of its deliveries finishing at once (in two
+    processes, or two transactions of one on PostgreSQL) would otherwise each read the other's
+    step as unfinished, and neither would release the step waiting for both, nor mark the
+    application decided."""
+    application = await app_store.get_application(conn, application_id, for_update=True)
     assert application is not None
     rows = await app_store.deliveries_of(conn, application_id)
     by_step = {r["step"]: r for r in rows}

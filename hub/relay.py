@@ -66,15 +66,21 @@ class Relay:
         for event in batch:
             if event["delivery_id"] is None:  # an application's status, not a step's
                 await self._announce(event)
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    relay_cursors.update()
-                    .where(
-                        relay_cursors.c.name == self.name, relay_cursors.c.locked_by == self.worker
-                    )
-                    .values(last_event_id=event["id"], locked_until=utcnow() + LEASE)
-                )
+                # The plugins heard it: never again, whatever happens next.
+                await self._advance(event["id"])
+        if batch[-1]["delivery_id"] is not None:
+            await self._advance(batch[-1]["id"])  # past the steps' events, which are not told
         return len(batch) == 200
+
+    async def _advance(self, event_id: int) -> None:
+        """Move the cursor (and renew the lease) past an event; one write per announcement,
+        not per event, since most events are a step's and are not announced."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                relay_cursors.update()
+                .where(relay_cursors.c.name == self.name, relay_cursors.c.locked_by == self.worker)
+                .values(last_event_id=event_id, locked_until=utcnow() + LEASE)
+            )
 
     async def _lease(self) -> int | None:
         """Take or renew the relay's lease; the last event announced, None if another holds it."""

@@ -11,7 +11,7 @@ import tenacity
 from sqlalchemy.engine import RowMapping
 
 from hub.adapter import Payload, PermanentError, Receipt, TransientError, supports
-from hub.calls import HELD_BACK, LeaseLost
+from hub.calls import HELD_BACK, HeldBack
 from hub.delivery import FINAL, DeliveryState
 from hub.departments import RetryPolicy
 from hub.jobs import RELEASED, Job, Work
@@ -68,15 +68,16 @@ class Sender:
 
     async def send(self, job: Job) -> None:
         """Take one claimed delivery as far as it goes now: accepted, refused or rescheduled."""
-        payload = await self._payload(job)
-        if payload is None:
+        prepared = await self._payload(job)
+        if prepared is None:
             return
+        payload, unsaved = prepared
         if job.row["in_doubt"]:
             async with self.work.engine.begin() as conn:
                 # A crash left its call unfinished: the sync log says so before anything else.
                 await attempt_store.mark_interrupted(conn, job.row["id"])
         try:
-            receipt = await self._send_with_quick_retries(job, payload)
+            receipt = await self._send_with_quick_retries(job, payload, unsaved)
         except PermanentError as error:
             await self._reject(job, error)
         except TransientError as error:
@@ -84,11 +85,14 @@ class Sender:
         else:
             await self.accept(job, receipt)
 
-    async def _payload(self, job: Job) -> Payload | None:
-        """The stored payload, or build and store it now: it is built once per delivery."""
+    async def _payload(self, job: Job) -> tuple[Payload, dict[str, Any]] | None:
+        """The stored payload, or build it now: it is built once per delivery, and stored by the
+        transaction that begins its first call (so before anything is sent), saving one of its
+        own. The values still to store come along, empty when the payload was stored already."""
         row = job.row
         if row["payload"] is not None:
-            return Payload(row["payload_operation"], row["payload"], row["payload_content_type"])
+            payload = Payload(row["payload_operation"], row["payload"], row["payload_content_type"])
+            return payload, {}
         try:
             record = ApplicationRecord.model_validate(job.application["record"])
             payload = job.adapter.prepare(record, job.step, job.context)
@@ -99,24 +103,16 @@ class Sender:
             log.exception("delivery.prepare_failed")
             await self._fail(job, "prepare_failed", f"{type(error).__name__}: {error}")
             return None
-        async with self.work.engine.begin() as conn:
-            stored = await delivery_store.update_leased(
-                conn,
-                row["id"],
-                self.work.worker,
-                {
-                    "payload": payload.body,
-                    "payload_operation": payload.operation,
-                    "payload_content_type": payload.content_type,
-                    "payload_sha256": payload.sha256,
-                    "updated_at": utcnow(),
-                },
-            )
-        if not stored:
-            raise LeaseLost
-        return payload
+        return payload, {
+            "payload": payload.body,
+            "payload_operation": payload.operation,
+            "payload_content_type": payload.content_type,
+            "payload_sha256": payload.sha256,
+        }
 
-    async def _send_with_quick_retries(self, job: Job, payload: Payload) -> Receipt:
+    async def _send_with_quick_retries(
+        self, job: Job, payload: Payload, unsaved: dict[str, Any]
+    ) -> Receipt:
         row, adapter, calls = job.row, job.adapter, self.work.calls
         number = row["attempts"]
         retrying = tenacity.AsyncRetrying(
@@ -130,25 +126,27 @@ class Sender:
         doubt = bool(row["in_doubt"]) and supports(adapter, "lookup")
         async for try_ in retrying:
             with try_:
-                refused = await calls.refusal(row["department"], row["id"])
-                if refused is not None:
-                    # Decided before the breaker opened (or the pause began), due after: held back.
-                    raise TransientError(
-                        refused, f"{row['department']}: {refused}", outcome_unknown=doubt
-                    )
                 if doubt:
                     found = await self.lookup(job)
                     if found is not None:
                         return found
                     doubt = False
+                try:
+                    result = await calls.call(
+                        row,
+                        "submit",
+                        lambda: adapter.send(payload, job.context),
+                        number=number + 1,
+                        payload_sha256=payload.sha256,
+                        store=unsaved,
+                    )
+                except HeldBack as held:
+                    # Decided before the breaker opened (or the pause began), due after: held back.
+                    raise TransientError(
+                        held.code, f"{row['department']}: {held.code}", outcome_unknown=doubt
+                    ) from None
                 number += 1
-                result = await calls.call(
-                    row,
-                    "submit",
-                    lambda: adapter.send(payload, job.context),
-                    number=number,
-                    payload_sha256=payload.sha256,
-                )
+                unsaved = {}  # stored with the call's first row: later tries send the same bytes
                 if isinstance(result.error, TransientError) and result.error.outcome_unknown:
                     doubt = supports(adapter, "lookup")
                 if result.error is not None:
@@ -163,9 +161,14 @@ class Sender:
         A lookup that fails answers nothing: the doubt stays, and a TransientError says so,
         because sending again without knowing would register the filing twice.
         """
-        result = await self.work.calls.call(
-            job.row, "lookup", lambda: job.adapter.lookup(job.row["delivery_key"])
-        )
+        try:
+            result = await self.work.calls.call(
+                job.row, "lookup", lambda: job.adapter.lookup(job.row["delivery_key"])
+            )
+        except HeldBack as held:
+            raise TransientError(
+                held.code, f"{job.row['department']}: {held.code}", outcome_unknown=True
+            ) from None
         if result.error is not None:
             raise TransientError(
                 result.error.code,

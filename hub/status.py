@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.adapter import DepartmentState, DepartmentStatus, Receipt
 from hub.callbacks import MAX_SKEW
+from hub.calls import HeldBack
 from hub.config import HubConfig
 from hub.delivery import FINAL, DeliveryState
 from hub.departments import StatusPolicy
@@ -69,12 +70,15 @@ class Poller:
     async def poll(self, job: Job) -> None:
         """One status query: the answer moves the delivery on; a failure only delays the next."""
         row, policy = job.row, job.department.status
-        if await self.work.calls.refusal(row["department"], row["id"]) is not None:
+        receipt = Receipt(row["receipt_reference"], row["outputs"] or {})
+        try:
+            result = await self.work.calls.call(
+                row, "query", lambda: job.adapter.query_status(receipt)
+            )
+        except HeldBack:  # paused, or its breaker open: asked again later
             later = {**RELEASED, "next_poll_at": utcnow() + timedelta(seconds=policy.poll_interval)}
             await self.work.finish(row, utcnow(), later)
             return
-        receipt = Receipt(row["receipt_reference"], row["outputs"] or {})
-        result = await self.work.calls.call(row, "query", lambda: job.adapter.query_status(receipt))
         now = utcnow()
         if result.error is not None:
             unchanged = row["polls_unchanged"] + 1

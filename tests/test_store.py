@@ -7,14 +7,18 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.applications import file_application
 from hub.config import HubConfig
+from hub.delivery import ApplicationStatus, DeliveryState
+from hub.flow import settle
+from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store.engine import create_engine, migrate, migration_status
 from hub.store.types import utcnow
-from tests.samples import CARD_APPLICATION
+from tests.samples import CARD_APPLICATION, HOUSEHOLD_TRANSFER
 
 LEASE = timedelta(seconds=60)
 
@@ -87,3 +91,50 @@ async def test_concurrent_claims_never_hand_out_one_delivery_twice(
             await e.dispose()
     claimed = [d for result in results for d in result]
     assert len(claimed) == len(set(claimed)) == 5
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+async def test_two_deliveries_deciding_at_once_both_count(
+    engine: AsyncEngine, config: HubConfig
+) -> None:
+    """Two steps of one application approved in two transactions at once (two processes, or two
+    calls of one, on PostgreSQL): the second to settle waits for the first and sees its step
+    decided, so the application is approved, not left in progress with every step final."""
+    filed = await file_application(engine, config, None, HOUSEHOLD_TRANSFER)
+    now = utcnow()
+    async with engine.begin() as conn:
+        steps = await app_store.deliveries_of(conn, filed.id)
+        for step in steps:
+            await delivery_store.set_state(conn, step["id"], DeliveryState.SUBMITTED, now)
+    first, second = steps
+    async with engine.connect() as one, engine.connect() as two:
+        await one.begin()
+        await two.begin()
+        await delivery_store.set_state(one, first["id"], DeliveryState.APPROVED, now)
+        await delivery_store.set_state(two, second["id"], DeliveryState.APPROVED, now)
+        await settle(one, filed.id, now, config.clock)
+        later = asyncio.create_task(settle(two, filed.id, now, config.clock))
+        # Let the second settle run until it is done (the flaw) or waits on the first's lock.
+        # No event says "blocked on a row lock": the server's activity view is read until then.
+        async with engine.connect() as watch:
+            for _ in range(1000):
+                if later.done() or await waiting_on_a_lock(watch):
+                    break
+                await asyncio.sleep(0.01)
+        await one.commit()
+        assert await later == ApplicationStatus.APPROVED
+        await two.commit()
+    async with engine.connect() as conn:
+        application = await app_store.get_application(conn, filed.id)
+    assert application is not None and application["status"] == ApplicationStatus.APPROVED
+
+
+async def waiting_on_a_lock(conn: AsyncConnection) -> bool:
+    """Whether another session of this database waits on a row lock now."""
+    result = await conn.execute(
+        text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    )
+    return bool(result.scalar_one())

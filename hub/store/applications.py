@@ -26,9 +26,15 @@ async def insert_application(
     await conn.execute(deliveries.insert(), list(planned))
 
 
-async def get_application(conn: AsyncConnection, application_id: str) -> RowMapping | None:
-    """One application row, or None."""
-    result = await conn.execute(select(applications).where(applications.c.id == application_id))
+async def get_application(
+    conn: AsyncConnection, application_id: str, *, for_update: bool = False
+) -> RowMapping | None:
+    """One application row, or None; locked until the transaction ends, with for_update (on
+    PostgreSQL; SQLite's writing transactions are serialized already)."""
+    query = select(applications).where(applications.c.id == application_id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    result = await conn.execute(query)
     return result.mappings().first()
 
 
