@@ -20,7 +20,7 @@ from hub.metrics import Metrics
 from hub.plugins import Plugins, make_plugin_manager
 from hub.registry import build_adapters, check_adapters
 from hub.relay import Relay
-from hub.store.engine import create_engine, migrate
+from hub.store.engine import GatedEngine, create_engine, is_sqlite, migrate
 
 log = structlog.get_logger("hub.runtime")
 
@@ -59,6 +59,15 @@ def hub_context(
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         engine = create_engine(options.store_url)
+        # A window's filing must not queue behind delivery work for a connection. On PostgreSQL
+        # the dispatcher and the relay get a pool of their own. On SQLite (one connection, one
+        # writer) they go through a gate that lets one of their transactions at a time wait for
+        # it; a second connection would instead wait for the file's write lock in SQLite's
+        # sleeping busy handler and lose it to the dispatcher again and again (measured: p50
+        # of seconds at 100 filings/s).
+        work_engine = (
+            GatedEngine(engine, 1) if is_sqlite(engine) else create_engine(options.store_url)
+        )
         try:
             await migrate(engine)
             plugins = Plugins(make_plugin_manager(options.plugins))
@@ -75,13 +84,16 @@ def hub_context(
                 dispatcher = None
                 if options.dispatch:
                     dispatcher = Dispatcher(
-                        engine, config, adapters, worker=options.worker, metrics=metrics
+                        work_engine, config, adapters, worker=options.worker, metrics=metrics
                     )
                 app[HUB] = Hub(config, engine, plugins, http, adapters, dispatcher, metrics)
                 background = []
                 if dispatcher is not None:
                     relay = Relay(
-                        engine, plugins, dispatcher.worker, config.settings.dispatch.poll_interval
+                        work_engine,
+                        plugins,
+                        dispatcher.worker,
+                        config.settings.dispatch.poll_interval,
                     )
                     background = [
                         asyncio.create_task(dispatcher.run()),
@@ -98,6 +110,8 @@ def hub_context(
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
         finally:
+            if not isinstance(work_engine, GatedEngine):  # a gate shares the engine's pool
+                await work_engine.dispose()
             await engine.dispose()
 
     return context

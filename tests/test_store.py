@@ -16,7 +16,7 @@ from hub.delivery import ApplicationStatus, DeliveryState
 from hub.flow import settle
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
-from hub.store.engine import create_engine, migrate, migration_status
+from hub.store.engine import GatedEngine, create_engine, migrate, migration_status
 from hub.store.types import utcnow
 from tests.samples import CARD_APPLICATION, HOUSEHOLD_TRANSFER
 
@@ -138,3 +138,30 @@ async def waiting_on_a_lock(conn: AsyncConnection) -> bool:
         )
     )
     return bool(result.scalar_one())
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_a_gated_engine_lets_one_block_in_at_a_time(engine: AsyncEngine) -> None:
+    """The dispatcher's gate: a second block waits at the gate (not in the pool, where the
+    API's requests wait) until the first leaves; begin() and a failing block give it back."""
+    gated = GatedEngine(engine, 1)
+    entered: list[str] = []
+
+    async def second() -> None:
+        async with gated.connect():
+            entered.append("second")
+
+    async with gated.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0)  # let it reach the gate
+        assert gated.gate.locked() and not entered
+    await waiting
+    assert entered == ["second"] and not gated.gate.locked()
+    async with gated.begin() as conn:  # begin() goes through the same gate, and gives it back
+        await conn.execute(text("SELECT 1"))
+    assert not gated.gate.locked()
+    with pytest.raises(RuntimeError):
+        async with gated.connect():
+            raise RuntimeError("a failing block gives the gate back too")
+    assert not gated.gate.locked()

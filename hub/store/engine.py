@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
@@ -43,6 +44,46 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class _GatedConnection(AsyncConnection):
+    """A connection that holds its engine's gate from entering until leaving its block."""
+
+    async def start(self, is_ctxmanager: bool = False) -> AsyncConnection:
+        gate = cast(GatedEngine, self.engine).gate
+        await gate.acquire()
+        try:
+            return await super().start(is_ctxmanager)
+        except BaseException:
+            gate.release()
+            raise
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        try:
+            await super().__aexit__(type_, value, traceback)
+        finally:
+            cast(GatedEngine, self.engine).gate.release()
+
+
+class GatedEngine(AsyncEngine):
+    """The same engine (the same pool), for background work that must not crowd it: at most
+    `limit` of its connections are in use or waiting for the pool at once, so that the API's
+    requests queue behind at most that many, whatever the number of deliveries in flight.
+
+    A library would do this as a pool with priorities; SQLAlchemy's pools are first come,
+    first served, hence this gate in front of one. Use it only as `async with`.
+    """
+
+    _connection_cls = _GatedConnection
+
+    def __init__(self, engine: AsyncEngine, limit: int) -> None:
+        super().__init__(engine.sync_engine)
+        self.gate = asyncio.Semaphore(limit)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """Whether the store is an SQLite file (one writer at a time, one connection per process)."""
+    return engine.dialect.name == "sqlite"
 
 
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
