@@ -49,6 +49,9 @@ class HubRun:
     """Departments whose deliveries must all be decided for the run to end."""
     milestones: Sequence[int] = field(default=())
     """Approved-application counts at which to note the hub's RSS."""
+    split: bool = False
+    """The first process serves the API only (`--no-dispatch`) and takes every filing; the
+    others deliver (docs/scaling.md)."""
 
 
 async def run_hub(spec: HubRun, ctx: Context) -> dict[str, Any]:
@@ -72,9 +75,17 @@ async def _with_store(
         for i in range(spec.processes):
             port = free_port()
             log = workdir / f"hub-{i}.log"
-            hubs.append(await start_hub(deployment, url, port, log, log_level=ctx.log_level))
+            dispatch = not (spec.split and i == 0)
+            hubs.append(
+                await start_hub(
+                    deployment, url, port, log, log_level=ctx.log_level, dispatch=dispatch
+                )
+            )
         frontend = Frontend(
-            [f"http://127.0.0.1:{h.name.partition(':')[2]}" for h in hubs],
+            [
+                f"http://127.0.0.1:{h.name.partition(':')[2]}"
+                for h in hubs[: 1 if spec.split else None]
+            ],
             deployment.frontend_token(),
             bodies(ctx.source),
             f"bench-{spec.name}-{int(time.time())}",

@@ -112,9 +112,16 @@ async def start_simulators(deployment: Deployment, logs: Path, faults: Sequence[
 
 
 async def start_hub(
-    deployment: Deployment, store_url: str, port: int, log: Path, *, log_level: str = "INFO"
+    deployment: Deployment,
+    store_url: str,
+    port: int,
+    log: Path,
+    *,
+    log_level: str = "INFO",
+    dispatch: bool = True,
 ) -> Child:
-    """`hub serve` on the given store and port, once /readyz says it is ready."""
+    """`hub serve` on the given store and port (API only, without dispatch), once /readyz says
+    it is ready."""
     argv = [
         sys.executable,
         "-m",
@@ -128,6 +135,7 @@ async def start_hub(
         store_url,
         "--port",
         str(port),
+        *(() if dispatch else ("--no-dispatch",)),
     ]
     child = await spawn(f"hub:{port}", argv, deployment, log)
     try:

@@ -50,6 +50,12 @@ def targets(results: Mapping[str, Any], fault_department: str) -> list[dict[str,
             "<=",
             20.0,
         ),
+        (
+            "submit p99 ms at the offered rate, API process apart (PostgreSQL)",
+            _get(results, "hub-pg-split-rate", "submit_ms", "p99"),
+            "<=",
+            20.0,
+        ),
         (f"others' throughput with {fault_department} hanging ÷ normal", hang_share, ">=", 0.9),
         ("RSS growth 10k → 50k applications", _get(results, "memory", "rss_growth"), "<=", 0.10),
         # "Do not lose throughput": two processes against one, with 5 % allowed for noise.

@@ -22,6 +22,7 @@ ORDER = (
     "hub-rate",
     "hub-pg",
     "hub-pg-2",
+    "hub-pg-split-rate",
     "fault-hang",
     "fault-errors",
     "memory",
@@ -97,6 +98,18 @@ async def hub_rate(ctx: Context, sizes: Sizes, redis_url: str) -> dict[str, Any]
     return await run_hub(HubRun("hub-rate", count, rate=sizes.rate), ctx)
 
 
+async def hub_pg_split_rate(ctx: Context, sizes: Sizes, redis_url: str) -> dict[str, Any]:
+    """PostgreSQL, an API-only process taking the filings at the offered rate beside one that
+    delivers: the submit latency a window sees when filing and delivery are apart."""
+    if not await postgres_reachable(ctx.postgres):
+        return {"skipped": f"PostgreSQL at {ctx.postgres} does not answer"}
+    count = max(1, int(sizes.rate * sizes.rate_seconds))
+    spec = HubRun(
+        "hub-pg-split-rate", count, store="postgresql", processes=2, rate=sizes.rate, split=True
+    )
+    return await run_hub(spec, ctx)
+
+
 async def memory(ctx: Context, sizes: Sizes, redis_url: str) -> dict[str, Any]:
     """The SQLite hub over many applications: does its memory grow with them?"""
     spec = HubRun("memory", sizes.memory_high, milestones=(sizes.memory_low, sizes.memory_high))
@@ -114,6 +127,7 @@ SCENARIOS: dict[str, Scenario] = {
     "hub-rate": hub_rate,
     "hub-pg": _hub("hub-pg", store="postgresql"),
     "hub-pg-2": _hub("hub-pg-2", store="postgresql", processes=2),
+    "hub-pg-split-rate": hub_pg_split_rate,
     "fault-hang": _hub(
         "fault-hang",
         faults=(f"{FAULT_DEPARTMENT}:hang_rate=1",),
