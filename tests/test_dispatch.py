@@ -47,8 +47,10 @@ async def test_household_transfer_passes_the_police_case_number_on(
 
 async def test_independent_steps_run_in_parallel(hub: HubDriver, sim: SimulatorControl) -> None:
     """The three steps after registration are in flight at the same time, not one by one."""
+    # Long enough that the three calls overlap on a loaded machine too (each is begun in the
+    # store first, one transaction after the other).
     for department in ("public_security", "tax", "social_security"):
-        await sim.faults(department, latency=0.4)
+        await sim.faults(department, latency=1.0)
     steps = by_step(await hub.delivered(await hub.submit(BUSINESS_STARTUP)))
     windows = []
     for step in ("seal_engraving", "tax_registration", "employer_registration"):

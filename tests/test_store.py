@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.applications import file_application
@@ -165,3 +166,34 @@ async def test_a_gated_engine_lets_one_block_in_at_a_time(engine: AsyncEngine) -
         async with gated.connect():
             raise RuntimeError("a failing block gives the gate back too")
     assert not gated.gate.locked()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_a_claim_reads_open_deliveries_by_index_not_the_whole_history(
+    engine: AsyncEngine, config: HubConfig
+) -> None:
+    """The claim's queries are answered from (department, state) and (department, lease)
+    indexes: a department's finished deliveries, months of them, are never read to find its
+    due work or to count its live leases (SQLite's plan, which needs no statistics)."""
+    await file_cards(engine, config, 1)
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM deliveries" in statement:
+            seen.append((statement, params))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert len(await claim(engine, "w1", 4)) == 1
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    plans = []
+    async with engine.connect() as conn:
+        for statement, params in seen:
+            rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            plans.append(" | ".join(str(row[-1]) for row in rows))
+    assert len(plans) == 2, plans  # the live leases, then the due work
+    leases, due = plans
+    assert "ix_deliveries_department_lease (department=? AND locked_until>?)" in leases
+    assert due.count("ix_deliveries_department_state (department=? AND state=?)") == 3, due
+    assert "ix_deliveries_department (department=?)" not in due

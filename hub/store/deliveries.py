@@ -18,17 +18,25 @@ from hub.store.tables import deliveries
 CANCEL_HERE_OR_THERE = (DeliveryState.PENDING, DeliveryState.DEAD, DeliveryState.FAILED)
 
 
-def _claimable(now: datetime) -> Any:
-    """Due work: a send or a retry, a status query, or a cancellation; and no live lease."""
-    due_at = or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
+def _claimable(now: datetime, department: str | None = None) -> Any:
+    """Due work: a send or a retry, a status query, or a cancellation; and no live lease.
+
+    With a department, its condition goes inside each kind of work rather than beside them,
+    so that each is looked up by (department, state) in the index: a claim then reads the
+    department's open deliveries, not every delivery it ever had.
+    """
+    d = deliveries.c
+    here = [] if department is None else [d.department == department]
+    due_at = or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now)
     return and_(
-        or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now),
+        or_(d.locked_until.is_(None), d.locked_until < now),
         or_(
-            and_(deliveries.c.state == DeliveryState.PENDING, due_at),
-            and_(deliveries.c.state.in_(list(UNDECIDED)), deliveries.c.next_poll_at <= now),
+            and_(*here, d.state == DeliveryState.PENDING, due_at),
+            and_(*here, d.state.in_(list(UNDECIDED)), d.next_poll_at <= now),
             and_(
-                deliveries.c.cancel_requested_at.is_not(None),
-                deliveries.c.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
+                *here,
+                d.cancel_requested_at.is_not(None),
+                d.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
                 due_at,
             ),
         ),
@@ -78,7 +86,7 @@ async def claim(
         return []
     query = (
         select(deliveries.c.id)
-        .where(_claimable(now), deliveries.c.department == department)
+        .where(_claimable(now, department))
         .order_by(deliveries.c.next_attempt_at.nulls_first(), deliveries.c.created_at)
         .limit(room)
     )

@@ -93,6 +93,8 @@ deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_deliveries_claim", "state", "next_attempt_at"),
     Index("ix_deliveries_poll", "next_poll_at"),
+    Index("ix_deliveries_department_state", "department", "state"),
+    Index("ix_deliveries_department_lease", "department", "locked_until"),
 )
 
 attempts = Table(
