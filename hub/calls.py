@@ -47,9 +47,16 @@ class HeldBack(Exception):
     """The call may not go now: an operator paused its department, or its breaker is open and
     this is not the probe. `code` says which (DEPARTMENT_PAUSED or BREAKER_OPEN)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, department: str) -> None:
         super().__init__(code)
         self.code = code
+        self.department = department
+
+    def transient(self, *, outcome_unknown: bool = False) -> TransientError:
+        """The try, held back, as the transient failure the delivery is rescheduled by."""
+        return TransientError(
+            self.code, f"{self.department}: {self.code}", outcome_unknown=outcome_unknown
+        )
 
 
 def worker_name() -> str:
@@ -160,7 +167,7 @@ class Calls:
         async with self.engine.begin() as conn:
             refused = await self._refusal(conn, row["department"], row["id"])
             if refused is not None:
-                raise HeldBack(refused)
+                raise HeldBack(refused, row["department"])
             if not await delivery_store.update_leased(conn, row["id"], self.worker, values):
                 raise LeaseLost
             attempt_id = await attempt_store.begin(

@@ -92,7 +92,7 @@ class Canceller:
         row = job.row
         refused = await self.work.calls.refusal(row["department"], row["id"])
         if refused is not None:
-            await self._later(job, TransientError(refused, f"{row['department']}: {refused}"))
+            await self._later(job, HeldBack(refused, row["department"]).transient())
             return
         receipt = None
         if row["state"] in UNDECIDED:
@@ -130,7 +130,7 @@ class Canceller:
         try:
             result = await self.work.calls.call(row, "cancel", lambda: job.adapter.cancel(receipt))
         except HeldBack as held:  # paused or tripped since the check above
-            await self._later(job, TransientError(held.code, f"{row['department']}: {held.code}"))
+            await self._later(job, held.transient())
             return
         if isinstance(result.error, TransientError):
             await self._later(job, result.error)

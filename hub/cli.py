@@ -138,11 +138,10 @@ def new_adapter(
     for op in made.operations:
         fields = ", ".join(field.path for field in op.inputs) or "no fields"
         click.echo(f"WSDL operation {op.name}: {fields}")
-    adapter = made.root / "src" / f"hub_adapter_{name}" / "adapter.py"
-    if protocol == "soap" and not wsdl:
-        click.echo(f"\nNo --wsdl: put the department's WSDL at {adapter.parent}/wsdl/{name}.wsdl")
+    if made.wsdl is not None and not wsdl:
+        click.echo(f"\nNo --wsdl: put the department's WSDL at {made.wsdl}")
     click.echo(
-        f"\nNext: fill in the TODOs in {adapter} and tests/test_adapter.py, then\n"
+        f"\nNext: fill in the TODOs in {made.adapter} and tests/test_adapter.py, then\n"
         f"  cd {made.root} && pip install -e '.[test]' && pytest"
     )
 

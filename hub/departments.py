@@ -130,6 +130,16 @@ def missing_credentials(department: Department, path: Path) -> list[ConfigProble
     ]
 
 
+def read_department(path: Path) -> Department:
+    """One department file, validated; a ConfigError names the file and each bad key."""
+    data = read_toml(path)
+    data.setdefault("code", path.stem)
+    try:
+        return Department.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(problems_from_pydantic(path, exc)) from exc
+
+
 def read_departments(directory: Path) -> tuple[dict[str, Department], list[ConfigProblem]]:
     """Every department file that validates, and the problems of all files.
 
@@ -143,15 +153,9 @@ def read_departments(directory: Path) -> tuple[dict[str, Department], list[Confi
         return {}, [ConfigProblem(directory, "", "no department files (*.toml) found")]
     for path in files:
         try:
-            data = read_toml(path)
+            department = read_department(path)
         except ConfigError as exc:
             problems.extend(exc.problems)
-            continue
-        data.setdefault("code", path.stem)
-        try:
-            department = Department.model_validate(data)
-        except pydantic.ValidationError as exc:
-            problems.extend(problems_from_pydantic(path, exc))
             continue
         if department.code != path.stem:
             problems.append(

@@ -20,7 +20,7 @@ from hub.metrics import Metrics
 from hub.plugins import Plugins, make_plugin_manager
 from hub.registry import build_adapters, check_adapters
 from hub.relay import Relay
-from hub.store.engine import GatedEngine, create_engine, is_sqlite, migrate
+from hub.store.engine import GatedEngine, create_engine, migrate
 
 log = structlog.get_logger("hub.runtime")
 
@@ -66,7 +66,9 @@ def hub_context(
         # sleeping busy handler and lose it to the dispatcher again and again (measured: p50
         # of seconds at 100 filings/s).
         work_engine = (
-            GatedEngine(engine, 1) if is_sqlite(engine) else create_engine(options.store_url)
+            GatedEngine(engine, 1)
+            if engine.dialect.name == "sqlite"
+            else create_engine(options.store_url)
         )
         try:
             await migrate(engine)

@@ -142,9 +142,7 @@ class Sender:
                     )
                 except HeldBack as held:
                     # Decided before the breaker opened (or the pause began), due after: held back.
-                    raise TransientError(
-                        held.code, f"{row['department']}: {held.code}", outcome_unknown=doubt
-                    ) from None
+                    raise held.transient(outcome_unknown=doubt) from None
                 number += 1
                 unsaved = {}  # stored with the call's first row: later tries send the same bytes
                 if isinstance(result.error, TransientError) and result.error.outcome_unknown:
@@ -166,9 +164,7 @@ class Sender:
                 job.row, "lookup", lambda: job.adapter.lookup(job.row["delivery_key"])
             )
         except HeldBack as held:
-            raise TransientError(
-                held.code, f"{job.row['department']}: {held.code}", outcome_unknown=True
-            ) from None
+            raise held.transient(outcome_unknown=True) from None
         if result.error is not None:
             raise TransientError(
                 result.error.code,

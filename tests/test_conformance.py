@@ -19,8 +19,7 @@ from adapters.public_security import PublicSecurityAdapter
 from adapters.social_security import SocialSecurityAdapter
 from adapters.tax import TaxAdapter
 from hub.adapter import Receipt
-from hub.configfiles import read_toml
-from hub.departments import Department
+from hub.departments import read_department
 from hub.testing import AdapterConformance
 from simulators import housing_fund, market_regulation, public_security, social_security, tax
 from simulators.ledger import Decision
@@ -65,16 +64,16 @@ class Simulated(AdapterConformance):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.department_file = CONFIG / "departments" / f"{cls.code}.toml"
-        credentials = read_toml(cls.department_file).get("credentials", {})
-        cls.credentials = {name: str(DEMO_ENV[ref["env"]]) for name, ref in credentials.items()}
+        credentials = read_department(cls.department_file).credentials
+        cls.credentials = {name: str(DEMO_ENV[ref.env]) for name, ref in credentials.items()}
         cls.states = {_code(spelling): HUB_STATE[d] for d, spelling in cls.status.items()}
 
     @pytest_asyncio.fixture
     async def department(self, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-        for name, credential in read_toml(self.department_file).get("credentials", {}).items():
-            monkeypatch.setenv(credential["env"], self.credentials[name])  # the system checks them
-        data = read_toml(self.department_file) | {"code": self.code}
-        sims = await start_simulators({self.code: Department.model_validate(data)}, any_port=True)
+        system = read_department(self.department_file)
+        for name, credential in system.credentials.items():
+            monkeypatch.setenv(credential.env, self.credentials[name])  # the system checks them
+        sims = await start_simulators({self.code: system}, any_port=True)
         try:
             yield sims[self.code].endpoint
         finally:

@@ -44,6 +44,10 @@ class Scaffold:
     root: Path
     files: list[Path]
     operations: list[Operation]
+    adapter: Path
+    """The module whose mapping the author fills in."""
+    wsdl: Path | None
+    """Where a SOAP adapter's WSDL goes (None for REST), whether or not one was given."""
 
 
 def _field(field: Field) -> str:
@@ -150,10 +154,11 @@ def new_adapter(
         for path, text in extras.items():
             path.write_text(text, encoding="utf-8")
             files.append(path)
+        target = None
         if protocol == "soap":
             target = root / "src" / package / "wsdl" / wsdl_file
             target.parent.mkdir(parents=True, exist_ok=True)
             if wsdl:
                 shutil.copyfile(Path(scratch) / wsdl_file, target)
                 files.append(target)
-    return Scaffold(root, sorted(files), found)
+    return Scaffold(root, sorted(files), found, root / "src" / package / "adapter.py", target)

@@ -81,11 +81,6 @@ class GatedEngine(AsyncEngine):
         self.gate = asyncio.Semaphore(limit)
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    """Whether the store is an SQLite file (one writer at a time, one connection per process)."""
-    return engine.dialect.name == "sqlite"
-
-
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine for the store; creates the SQLite file's directory when needed."""
     parsed = make_url(store_url(url))

@@ -24,11 +24,13 @@ from hub.adapter import (
     TransientError,
     supports,
 )
+from hub.delivery import FINAL, DeliveryState
 from hub.privacy import PERSONAL_KEYS
 from hub.testing.kit import STEP, Kit
 from hub.testing.proxy import Mode
 
-FINAL_STATES = {"approved", "rejected", "cancelled", "failed"}
+# Where a delivery ends in the hub: decided, or failed before it could be sent.
+FINAL_STATES = {state.value for state in (*FINAL, DeliveryState.FAILED)}
 
 
 def fail(found: str, change: str) -> NoReturn:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import aiohttp
-import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +29,6 @@ from hub.adapter import (
 )
 from hub.catalog import Catalog, Matter, Step
 from hub.config import ApiClient, DispatchSettings, HubConfig, HubSettings
-from hub.configfiles import ConfigError, problems_from_pydantic, read_toml
 from hub.departments import Department, StatusPolicy
 from hub.intake import normalize_application
 from hub.plugins import Plugins, make_plugin_manager
@@ -83,17 +81,6 @@ class KitPlugin:
     def hub_adapters(self) -> list[type[Adapter]]:
         """Offer the stand-in and, when not installed, the adapter under test."""
         return self.offered
-
-
-def read_department(path: Path, endpoint: str) -> Department:
-    """A department file, checked as `hub check-config` would, talking to another endpoint."""
-    data = read_toml(path)
-    data.setdefault("code", path.stem)
-    try:
-        department = Department.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise ConfigError(problems_from_pydantic(path, exc)) from exc
-    return department.with_endpoint(endpoint)
 
 
 @dataclass

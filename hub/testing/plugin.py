@@ -16,7 +16,8 @@ import pytest_asyncio
 
 from hub.catalog import Matter
 from hub.configfiles import problems_from_pydantic, read_toml
-from hub.testing.kit import GIVEN, GIVEN_DEPARTMENT, STEP, Kit, read_department
+from hub.departments import read_department
+from hub.testing.kit import GIVEN, GIVEN_DEPARTMENT, STEP, Kit
 from hub.testing.proxy import FaultProxy
 
 
@@ -54,7 +55,7 @@ async def kit(
     parts = urlsplit(department)
     proxy = FaultProxy(f"{parts.scheme}://{parts.netloc}")
     base = await proxy.start()
-    system = read_department(case.department_file, base + parts.path)
+    system = read_department(case.department_file).with_endpoint(base + parts.path)
     system = system.model_copy(update={"timeout": case.timeout})
     missing = set(system.credentials) - set(case.credentials)
     if missing:
