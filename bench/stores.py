@@ -26,7 +26,7 @@ async def fresh_store(kind: str, workdir: Path, postgres: str, name: str) -> Asy
     """A new empty store's URL: a SQLite file, or a database created on the PostgreSQL server
     (and dropped afterwards)."""
     if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{workdir / f'{name}.db'}"
+        yield f"sqlite:///{workdir / f'{name}.db'}"
         return
     database = f"bench_{name}".replace("-", "_")
     url = make_url(postgres)
@@ -79,8 +79,12 @@ class Progress:
     """Reads a hub's store from outside the hub, as a monitor would."""
 
     def __init__(self, url: str) -> None:
-        # A plain engine: no BEGIN IMMEDIATE, so reading never takes SQLite's write lock.
-        self.engine: AsyncEngine = create_async_engine(url)
+        # A plain engine: no BEGIN IMMEDIATE, so reading never takes SQLite's write lock; on
+        # aiosqlite, so that the load generator's loop does not wait on the hub's file.
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            parsed = parsed.set(drivername="sqlite+aiosqlite")
+        self.engine: AsyncEngine = create_async_engine(parsed)
 
     async def close(self) -> None:
         """Close its connections."""

@@ -203,7 +203,7 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     Where HUB_TEST_POSTGRES_URL is set (as in CI), an unreachable server fails the test.
     """
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
         return
     base = os.environ.get("HUB_TEST_POSTGRES_URL")
     if not base:

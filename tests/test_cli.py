@@ -133,7 +133,7 @@ def test_demo_delivers_every_application_and_shows_the_credit_code(
             "--config",
             str(config),
             "--store",
-            f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+            f"sqlite:///{tmp_path / 'demo.db'}",
             "--timeout",
             "60",
         ],

@@ -57,7 +57,7 @@ def test_command_in_docs_runs(doc: str, command: str, tmp_path: Path) -> None:
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
-        "HUB_STORE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        "HUB_STORE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
     }
     result = subprocess.run(
         [sys.executable, "-m", "hub.cli", *argv[1:]],

@@ -17,7 +17,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-DEFAULT_URL = "sqlite+aiosqlite:///var/hub.db"
+from hub.store import sqlite as inloop
+
+DEFAULT_URL = "sqlite:///var/hub.db"
 # Any fixed number works; it only has to be the same in every hub process.
 MIGRATION_LOCK = 74_201_117
 
@@ -82,11 +84,17 @@ class GatedEngine(AsyncEngine):
 
 
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
-    """An async engine for the store; creates the SQLite file's directory when needed."""
+    """An async engine for the store; creates the SQLite file's directory when needed.
+
+    `sqlite:///PATH` runs SQLite's statements in the event loop (hub.store.sqlite);
+    `sqlite+aiosqlite:///PATH` in a thread of their own, for a file that other processes write
+    to for long enough that the loop must not wait for them."""
     parsed = make_url(store_url(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.get_driver_name() == "pysqlite":
+            parsed = parsed.set(drivername=f"sqlite+{inloop.DRIVER}")
         # One connection per process: SQLite has one writer anyway, and queueing on the pool
         # is cheaper than SQLite's sleeping busy handler. Transactions never wait on a network.
         kwargs.setdefault("pool_size", 1)
@@ -97,7 +105,7 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(
-            f"unsupported store {parsed.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg"
+            f"unsupported store {parsed.drivername!r}: use sqlite or postgresql+asyncpg"
         )
     return create_async_engine(parsed, pool_pre_ping=True, **kwargs)
 

@@ -167,7 +167,7 @@ class Kit:
                 f"an installed package ({installed[cls.name].package}) already offers an adapter "
                 f"named {cls.name!r}: give yours another name, or uninstall that package"
             )
-        store = f"sqlite+aiosqlite:///{self.directory / 'kit-hub.db'}"
+        store = f"sqlite:///{self.directory / 'kit-hub.db'}"
         app = create_app(
             self.hub_config(token),
             RuntimeOptions(store_url=store, plugins=(KitPlugin(offered),)),
