@@ -80,6 +80,13 @@ class CallResult:
     outcome: str
     value: Any = None
     error: DepartmentError | None = None
+    moved: bool = False
+    """The outcome written with the call's end (`then`) changed the delivery's state."""
+
+
+Then = Callable[[AsyncConnection, CallResult], Awaitable[bool]]
+"""Writes a call's outcome in the transaction that records its end; True if the delivery's
+state changed. May raise LeaseLost: the end is then recorded alone."""
 
 
 class Calls:
@@ -145,6 +152,7 @@ class Calls:
         number: int | None = None,
         payload_sha256: str | None = None,
         store: Mapping[str, Any] | None = None,
+        then: Then | None = None,
     ) -> CallResult:
         """One call, recorded before it goes and when it ends; renews the delivery's lease.
 
@@ -152,7 +160,8 @@ class Calls:
         checked in the transaction that records the call, not in one of its own. A submit marks
         the delivery in doubt until its outcome is stored: a crash in between leaves the hub
         knowing that it does not know. `store` are more of the delivery's values to write before
-        the call goes (its payload, on the first try).
+        the call goes (its payload, on the first try); `then` writes what the call came to in
+        the transaction that records its end, saving one of its own.
         """
         started = utcnow()
         values: dict[str, Any] = {
@@ -188,7 +197,7 @@ class Calls:
             with recording() as exchanges:
                 result = await self._outcome(fn, kind)
             duration_ms = (time.perf_counter() - start) * 1000
-            await self._finish(attempt_id, row["department"], result, exchanges, duration_ms)
+            await self._finish(attempt_id, row["department"], result, exchanges, duration_ms, then)
             if self.metrics is not None:
                 self.metrics.observe_call(
                     row["department"], kind, result.outcome, duration_ms / 1000
@@ -222,6 +231,7 @@ class Calls:
         result: CallResult,
         exchanges: list[Exchange],
         duration_ms: float,
+        then: Then | None,
     ) -> None:
         last = exchanges[-1] if exchanges else None
         error = result.error
@@ -238,18 +248,28 @@ class Calls:
             "request_sha256": last.request_sha256 if last else None,
             "response_sha256": last.response_sha256 if last else None,
         }
-        async with self.engine.begin() as conn:
-            await attempt_store.finish(conn, attempt_id, values)
-            await self._breaker_after(conn, department, result)
-        log.info(
-            "attempt.finished",
-            outcome=result.outcome,
-            error_code=values["error_code"],
-            http_status=values["http_status"],
-            duration_ms=values["duration_ms"],
-            request_bytes=values["request_bytes"],
-            response_bytes=values["response_bytes"],
-        )
+        try:
+            async with self.engine.begin() as conn:
+                await attempt_store.finish(conn, attempt_id, values)
+                await self._breaker_after(conn, department, result)
+                if then is not None:
+                    result.moved = await then(conn, result)
+        except LeaseLost:
+            # The outcome may not be written, but what the department said is known.
+            async with self.engine.begin() as conn:
+                await attempt_store.finish(conn, attempt_id, values)
+                await self._breaker_after(conn, department, result)
+            raise
+        finally:
+            log.info(
+                "attempt.finished",
+                outcome=result.outcome,
+                error_code=values["error_code"],
+                http_status=values["http_status"],
+                duration_ms=values["duration_ms"],
+                request_bytes=values["request_bytes"],
+                response_bytes=values["response_bytes"],
+            )
 
     async def _breaker_after(self, conn: AsyncConnection, code: str, result: CallResult) -> None:
         """Count a failure towards the department's breaker, or close it on an answer."""

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 import structlog
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import maintenance
@@ -25,7 +26,6 @@ from hub.jobs import Job, Work
 from hub.metrics import Metrics
 from hub.sending import Sender
 from hub.status import Poller
-from hub.store import applications as app_store
 from hub.store import breakers as breaker_store
 from hub.store import deliveries as delivery_store
 from hub.store.breakers import BreakerState
@@ -121,7 +121,7 @@ class Dispatcher:
                     log.info("breaker.probing", department=code)
                     self.calls.tripped.discard(code)  # this process's next call is the probe
                     most = 1
-                ids = await delivery_store.claim(
+                rows = await delivery_store.claim(
                     conn,
                     code,
                     worker=self.worker,
@@ -130,22 +130,26 @@ class Dispatcher:
                     now=now,
                     most=most,
                 )
-                if most == 1 and not ids:  # nothing to probe with after all: let it be taken later
+                if most == 1 and not rows:  # nothing to probe with after all: let it be taken later
                     await breaker_store.give_back_probe(conn, code, self.worker, now)
-            if most == 1 and ids:
-                self.calls.probes[code] = ids[0]
-            for delivery_id in ids:
+            if most == 1 and rows:
+                self.calls.probes[code] = rows[0]["id"]
+            for row in rows:
                 self.in_flight[code] += 1
-                task = asyncio.create_task(self._carry_logged(delivery_id, code))
+                task = asyncio.create_task(self._carry_logged(row))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
 
-    async def _carry_logged(self, delivery_id: str, department: str) -> None:
+    async def _carry_logged(self, row: RowMapping) -> None:
+        delivery_id, department = row["id"], row["department"]
         try:
             with structlog.contextvars.bound_contextvars(
-                delivery_id=delivery_id, department=department, worker=self.worker
+                delivery_id=delivery_id,
+                department=department,
+                worker=self.worker,
+                application_id=row["application_id"],
             ):
-                await self.carry(delivery_id)
+                await self.carry(row)
         except LeaseLost:
             log.warning("delivery.lease_lost")
         except asyncio.CancelledError:
@@ -159,19 +163,10 @@ class Dispatcher:
             self.in_flight[department] -= 1
             self.wake.set()
 
-    async def carry(self, delivery_id: str) -> None:
-        """Do what a claimed delivery is due for: withdraw it, ask about it, or send it."""
-        async with self.engine.connect() as conn:
-            row = await delivery_store.get(conn, delivery_id)
-            application = (
-                await app_store.get_application(conn, row["application_id"]) if row else None
-            )
-        if row is None or application is None or row["locked_by"] != self.worker:
-            raise LeaseLost
-        structlog.contextvars.bind_contextvars(application_id=row["application_id"])
-        job = Job(
-            row, application, self.departments[row["department"]], self.adapters[row["department"]]
-        )
+    async def carry(self, row: RowMapping) -> None:
+        """Do what a claimed delivery (its row as leased) is due for: withdraw it, ask about
+        it, or send it."""
+        job = Job(row, self.departments[row["department"]], self.adapters[row["department"]])
         if row["cancel_requested_at"] is not None:
             await self.canceller.cancel(job)
         elif row["state"] in UNDECIDED:

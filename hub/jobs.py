@@ -25,10 +25,9 @@ RELEASED = {"locked_by": None, "locked_until": None}
 
 @dataclass(frozen=True)
 class Job:
-    """One claimed delivery: its row as claimed, its application, its department and adapter."""
+    """One claimed delivery: its row as claimed, its department and adapter."""
 
     row: RowMapping
-    application: RowMapping
     department: Department
     adapter: Adapter
 
@@ -75,27 +74,41 @@ class Work:
         code: str | None = None,
         message: str | None = None,
     ) -> None:
-        """Write a job's outcome under its lease; a new state is a status event, and the
-        application then moves on (steps released, status and clock updated).
+        """Write a job's outcome under its lease, in a transaction of its own (see write)."""
+        async with self.engine.begin() as conn:
+            changed = await self.write(conn, row, now, values, code=code, message=message)
+        if changed:
+            self.wake()
+
+    async def write(
+        self,
+        conn: AsyncConnection,
+        row: RowMapping,
+        now: datetime,
+        values: Mapping[str, Any] | Callable[[RowMapping], Mapping[str, Any]],
+        *,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> bool:
+        """Write a job's outcome under its lease, in the caller's transaction; a new state is a
+        status event, and the application then moves on (steps released, status and clock
+        updated). True if the state changed: the caller wakes the dispatcher once committed.
 
         The delivery is read again (and locked) first: a callback may have moved it since it
         was claimed. `values` may be a function of that current row, for outcomes that must not
         overwrite what arrived meanwhile; the event's old state is always the current one.
         """
-        async with self.engine.begin() as conn:
-            current = await delivery_store.get(conn, row["id"], for_update=True)
-            if current is None:
-                raise LeaseLost
-            if callable(values):
-                values = values(current)
-            updated = {**values, "updated_at": now}
-            if not await delivery_store.update_leased(conn, row["id"], self.worker, updated):
-                raise LeaseLost
-            await moved(
-                conn, current, values.get("state"), now, self.clock, code=code, message=message
-            )
-        if values.get("state") not in (None, current["state"]):
-            self.wake()
+        current = await delivery_store.get(conn, row["id"], for_update=True)
+        if current is None:
+            raise LeaseLost
+        if callable(values):
+            values = values(current)
+        updated = {**values, "updated_at": now}
+        if not await delivery_store.update_leased(conn, row["id"], self.worker, updated):
+            raise LeaseLost
+        state = values.get("state")
+        await moved(conn, current, state, now, self.clock, code=code, message=message)
+        return state not in (None, current["state"])
 
 
 async def moved(

@@ -9,14 +9,16 @@ from typing import Any
 import structlog
 import tenacity
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.adapter import Payload, PermanentError, Receipt, TransientError, supports
-from hub.calls import HELD_BACK, HeldBack
+from hub.calls import HELD_BACK, CallResult, HeldBack, Then
 from hub.delivery import FINAL, DeliveryState
 from hub.departments import RetryPolicy
 from hub.jobs import RELEASED, Job, Work
 from hub.privacy import scrub_text
 from hub.record import ApplicationRecord
+from hub.store import applications as app_store
 from hub.store import attempts as attempt_store
 from hub.store import deliveries as delivery_store
 from hub.store.types import utcnow
@@ -77,13 +79,14 @@ class Sender:
                 # A crash left its call unfinished: the sync log says so before anything else.
                 await attempt_store.mark_interrupted(conn, job.row["id"])
         try:
-            receipt = await self._send_with_quick_retries(job, payload, unsaved)
+            found = await self._send_with_quick_retries(job, payload, unsaved)
         except PermanentError as error:
             await self._reject(job, error)
         except TransientError as error:
             await self._reschedule(job, error)
         else:
-            await self.accept(job, receipt)
+            if found is not None:
+                await self.accept(job, found)
 
     async def _payload(self, job: Job) -> tuple[Payload, dict[str, Any]] | None:
         """The stored payload, or build it now: it is built once per delivery, and stored by the
@@ -93,8 +96,10 @@ class Sender:
         if row["payload"] is not None:
             payload = Payload(row["payload_operation"], row["payload"], row["payload_content_type"])
             return payload, {}
+        async with self.work.engine.connect() as conn:
+            stored = await app_store.record_of(conn, row["application_id"])
         try:
-            record = ApplicationRecord.model_validate(job.application["record"])
+            record = ApplicationRecord.model_validate(stored)
             payload = job.adapter.prepare(record, job.step, job.context)
         except PermanentError as error:
             await self._fail(job, error.code, error.message)
@@ -112,8 +117,12 @@ class Sender:
 
     async def _send_with_quick_retries(
         self, job: Job, payload: Payload, unsaved: dict[str, Any]
-    ) -> Receipt:
+    ) -> Receipt | None:
+        """Send until accepted, refused, or out of quick tries. An acceptance is written with
+        the end of the call that got it (None is returned); a receipt is returned where a
+        lookup found that an earlier send arrived, for the caller to accept."""
         row, adapter, calls = job.row, job.adapter, self.work.calls
+        accepting = self._accepting(job)
         number = row["attempts"]
         retrying = tenacity.AsyncRetrying(
             stop=_stop(job.department.retry, lambda: row["department"] in calls.tripped),
@@ -139,6 +148,7 @@ class Sender:
                         number=number + 1,
                         payload_sha256=payload.sha256,
                         store=unsaved,
+                        then=accepting,
                     )
                 except HeldBack as held:
                     # Decided before the breaker opened (or the pause began), due after: held back.
@@ -149,8 +159,8 @@ class Sender:
                     doubt = supports(adapter, "lookup")
                 if result.error is not None:
                     raise result.error
-                receipt: Receipt = result.value
-                return receipt
+                self._accepted(result.value, result.moved)
+                return None
         raise AssertionError("tenacity ends with a result or the last error")
 
     async def lookup(self, job: Job) -> Receipt | None:
@@ -180,6 +190,27 @@ class Sender:
 
     async def accept(self, job: Job, receipt: Receipt) -> None:
         """Store the receipt, release the steps waiting for it, and schedule the first poll."""
+        async with self.work.engine.begin() as conn:
+            moved = await self._write_acceptance(conn, job, receipt)
+        self._accepted(receipt, moved)
+
+    def _accepting(self, job: Job) -> Then:
+        """What writes an acceptance with the end of the call that got it."""
+
+        async def then(conn: AsyncConnection, result: CallResult) -> bool:
+            if result.error is not None:
+                return False  # a retry, a refusal or a reschedule: each written by its own path
+            return await self._write_acceptance(conn, job, result.value)
+
+        return then
+
+    def _accepted(self, receipt: Receipt, moved: bool) -> None:
+        if moved:
+            self.work.wake()
+        log.info("delivery.accepted", reference=receipt.reference)
+
+    async def _write_acceptance(self, conn: AsyncConnection, job: Job, receipt: Receipt) -> bool:
+        """The receipt stored, the steps waiting for it released, the first poll scheduled."""
         now = utcnow()
         first_poll = now + timedelta(seconds=job.department.status.poll_interval)
 
@@ -206,8 +237,7 @@ class Sender:
                 "next_poll_at": None if state in FINAL else first_poll,
             }
 
-        await self.work.finish(job.row, now, accepted)
-        log.info("delivery.accepted", reference=receipt.reference)
+        return await self.work.write(conn, job.row, now, accepted)
 
     async def _reject(self, job: Job, error: PermanentError) -> None:
         """The department refused the content: final, with its own code and message."""

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.adapter import DepartmentState, DepartmentStatus, Receipt
 from hub.callbacks import MAX_SKEW
-from hub.calls import HeldBack
+from hub.calls import CallResult, HeldBack
 from hub.config import HubConfig
 from hub.delivery import FINAL, DeliveryState
 from hub.departments import StatusPolicy
@@ -71,35 +71,37 @@ class Poller:
         """One status query: the answer moves the delivery on; a failure only delays the next."""
         row, policy = job.row, job.department.status
         receipt = Receipt(row["receipt_reference"], row["outputs"] or {})
+
+        async def answered(conn: AsyncConnection, result: CallResult) -> bool:
+            """The answer, or the failure, written with the query's end."""
+            now = utcnow()
+            if result.error is not None:
+                unchanged = row["polls_unchanged"] + 1
+                later = {
+                    "polls_unchanged": unchanged,
+                    "next_poll_at": next_poll(policy, unchanged, now),
+                }
+                return await self.work.write(conn, row, now, {**RELEASED, **later})
+            status: DepartmentStatus = result.value
+            return await self.work.write(
+                conn,
+                row,
+                now,
+                lambda current: {**RELEASED, **status_values(current, status, now, policy)},
+                code=status.code,
+                message=scrub_text(status.message) if status.message else None,
+            )
+
         try:
             result = await self.work.calls.call(
-                row, "query", lambda: job.adapter.query_status(receipt)
+                row, "query", lambda: job.adapter.query_status(receipt), then=answered
             )
         except HeldBack:  # paused, or its breaker open: asked again later
             later = {**RELEASED, "next_poll_at": utcnow() + timedelta(seconds=policy.poll_interval)}
             await self.work.finish(row, utcnow(), later)
             return
-        now = utcnow()
-        if result.error is not None:
-            unchanged = row["polls_unchanged"] + 1
-            await self.work.finish(
-                row,
-                now,
-                {
-                    **RELEASED,
-                    "polls_unchanged": unchanged,
-                    "next_poll_at": next_poll(policy, unchanged, now),
-                },
-            )
-            return
-        status: DepartmentStatus = result.value
-        await self.work.finish(
-            row,
-            now,
-            lambda current: {**RELEASED, **status_values(current, status, now, policy)},
-            code=status.code,
-            message=scrub_text(status.message) if status.message else None,
-        )
+        if result.moved:
+            self.work.wake()
 
 
 async def apply_pushed_status(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from hub.store.tables import deliveries
+from hub.store.tables import attempts, deliveries
+from hub.store.types import utcnow
 from tests.conftest import HubDriver, SimulatorControl, by_step
 from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION, HOUSEHOLD_TRANSFER, sample
 
@@ -172,3 +174,59 @@ async def test_retry_after_from_the_department_is_honoured(
     )
     assert datetime.fromisoformat(second["started_at"]).timestamp() - failed_at >= 1.0
     assert second["outcome"] == "accepted"
+
+
+async def test_a_lease_lost_during_a_call_keeps_its_answer_in_the_sync_log_only(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """Another process took the delivery over while its call was out: the department's answer
+    is in the sync log, but the delivery is left as the new holder has it."""
+    await sim.faults("social_security", latency=1.0)
+    application_id = await hub.submit(CARD_APPLICATION)
+    engine = hub.hub.engine
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:  # until the call is out: its attempt row is written, without an outcome yet
+        async with engine.connect() as conn:
+            call = (
+                await conn.execute(
+                    select(attempts.c.id).where(
+                        attempts.c.application_id == application_id, attempts.c.outcome.is_(None)
+                    )
+                )
+            ).first()
+        if call is not None:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the call never went out"
+        await asyncio.sleep(0.01)
+    later = utcnow() + timedelta(minutes=10)
+    async with engine.begin() as conn:
+        await conn.execute(
+            deliveries.update()
+            .where(deliveries.c.application_id == application_id)
+            .values(locked_by="another-process", locked_until=later)
+        )
+    while True:
+        async with engine.connect() as conn:
+            outcome = (
+                await conn.execute(select(attempts.c.outcome).where(attempts.c.id == call.id))
+            ).scalar_one()
+        if outcome is not None:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the call's end was never written"
+        await asyncio.sleep(0.01)
+    assert outcome == "accepted"
+    async with engine.connect() as conn:
+        row = (
+            (
+                await conn.execute(
+                    select(deliveries).where(deliveries.c.application_id == application_id)
+                )
+            )
+            .mappings()
+            .one()
+        )
+    assert (row["state"], row["locked_by"], row["receipt_reference"]) == (
+        "pending",
+        "another-process",
+        None,
+    )

@@ -41,9 +41,11 @@ async def file_cards(engine: AsyncEngine, config: HubConfig, count: int) -> None
 
 async def claim(engine: AsyncEngine, worker: str, limit: int, now=None) -> list[str]:
     async with engine.begin() as conn:
-        return await delivery_store.claim(
+        rows = await delivery_store.claim(
             conn, "social_security", worker=worker, limit=limit, lease=LEASE, now=now or utcnow()
         )
+    assert all(row["locked_by"] == worker for row in rows)
+    return [row["id"] for row in rows]
 
 
 async def test_migrations_reach_head_and_can_run_again(engine: AsyncEngine) -> None:

@@ -38,6 +38,15 @@ async def get_application(
     return result.mappings().first()
 
 
+async def record_of(conn: AsyncConnection, application_id: str) -> dict[str, Any] | None:
+    """An application's record alone (the rest of its row is not needed to build a payload)."""
+    result = await conn.execute(
+        select(applications.c.record).where(applications.c.id == application_id)
+    )
+    record: dict[str, Any] | None = result.scalar_one_or_none()
+    return record
+
+
 async def deliveries_of(conn: AsyncConnection, application_id: str) -> list[RowMapping]:
     """An application's deliveries, in the order they were planned."""
     result = await conn.execute(

@@ -73,8 +73,9 @@ async def claim(
     lease: timedelta,
     now: datetime,
     most: int | None = None,
-) -> list[str]:
+) -> list[RowMapping]:
     """Lease due deliveries of one department: as many as its limit leaves room for, at most `most`.
+    Returns their rows as leased, so that the work on them starts without reading them again.
 
     `limit` is the department's concurrency; deliveries leased by any process count against it.
     """
@@ -93,13 +94,15 @@ async def claim(
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list((await conn.execute(query)).scalars())
-    if ids:
-        await conn.execute(
-            deliveries.update()
-            .where(deliveries.c.id.in_(ids), _claimable(now))
-            .values(locked_by=worker, locked_until=now + lease)
-        )
-    return ids
+    if not ids:
+        return []
+    leased = await conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id.in_(ids), _claimable(now))
+        .values(locked_by=worker, locked_until=now + lease)
+        .returning(*deliveries.c)
+    )
+    return list(leased.mappings())
 
 
 async def due_departments(conn: AsyncConnection, now: datetime) -> list[str]:
