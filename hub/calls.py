@@ -17,7 +17,6 @@ import structlog
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub import maintenance
 from hub.adapter import DepartmentError, PermanentError, TransientError
 from hub.departments import Department
 from hub.metrics import Metrics
@@ -130,15 +129,15 @@ class Calls:
     async def _refusal(self, conn: AsyncConnection, code: str, delivery_id: str) -> str | None:
         # Read from the store, since any process may have opened the breaker and any operator
         # paused the department.
-        if code in await maintenance.paused(conn):
+        gate = await breaker_store.gate(conn, code)
+        if gate.paused:
             return DEPARTMENT_PAUSED
-        breaker = await breaker_store.get(conn, code)
-        if breaker is None or breaker["state"] == BreakerState.CLOSED:
+        if gate.state is None or gate.state == BreakerState.CLOSED:
             return None
         self.tripped.add(code)
         probing = (
-            breaker["state"] == BreakerState.HALF_OPEN
-            and breaker["probe_by"] == self.worker
+            gate.state == BreakerState.HALF_OPEN
+            and gate.probe_by == self.worker
             and self.probes.get(code) == delivery_id
         )
         return None if probing else BREAKER_OPEN

@@ -33,9 +33,9 @@ async def settle(
     processes, or two transactions of one on PostgreSQL) would otherwise each read the other's
     step as unfinished, and neither would release the step waiting for both, nor mark the
     application decided."""
-    application = await app_store.get_application(conn, application_id, for_update=True)
+    application = await app_store.standing(conn, application_id)
     assert application is not None
-    rows = await app_store.deliveries_of(conn, application_id)
+    rows = await app_store.steps_of(conn, application_id)
     by_step = {r["step"]: r for r in rows}
     states = {r["step"]: DeliveryState(r["state"]) for r in rows}
     for r in rows:  # planned order: a step comes after those it waits for

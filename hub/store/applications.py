@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,6 +14,31 @@ from hub.store.tables import applications, attempts, deliveries
 
 FINAL_STATUSES = ("approved", "rejected", "cancelled")
 """Application statuses after which no time limit runs."""
+
+# What moving an application on reads and writes after each of its deliveries changed, built
+# once (see hub.store.deliveries), and without the record and payloads it does not need.
+_STANDING = select(
+    applications.c.status,
+    applications.c.clock_stopped_at,
+    applications.c.statutory_due,
+    applications.c.promised_due,
+).where(applications.c.id == bindparam("b_id"))
+_STANDING_LOCKED = _STANDING.with_for_update()
+_STEPS = (
+    select(
+        deliveries.c.id,
+        deliveries.c.application_id,
+        deliveries.c.step,
+        deliveries.c.department,
+        deliveries.c.state,
+        deliveries.c.after,
+        deliveries.c.uses,
+        deliveries.c.outputs,
+    )
+    .where(deliveries.c.application_id == bindparam("b_id"))
+    .order_by(deliveries.c.created_at, deliveries.c.id)
+)
+_UPDATE = applications.update().where(applications.c.id == bindparam("b_id"))
 
 
 async def insert_application(
@@ -26,16 +51,23 @@ async def insert_application(
     await conn.execute(deliveries.insert(), list(planned))
 
 
-async def get_application(
-    conn: AsyncConnection, application_id: str, *, for_update: bool = False
-) -> RowMapping | None:
-    """One application row, or None; locked until the transaction ends, with for_update (on
-    PostgreSQL; SQLite's writing transactions are serialized already)."""
-    query = select(applications).where(applications.c.id == application_id)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    result = await conn.execute(query)
+async def get_application(conn: AsyncConnection, application_id: str) -> RowMapping | None:
+    """One application row, or None."""
+    result = await conn.execute(select(applications).where(applications.c.id == application_id))
     return result.mappings().first()
+
+
+async def standing(conn: AsyncConnection, application_id: str) -> RowMapping | None:
+    """An application's status and time limits, locked until the transaction ends (on
+    PostgreSQL; SQLite's writing transactions are serialized already)."""
+    query = _STANDING_LOCKED if conn.dialect.name == "postgresql" else _STANDING
+    return (await conn.execute(query, {"b_id": application_id})).mappings().first()
+
+
+async def steps_of(conn: AsyncConnection, application_id: str) -> list[RowMapping]:
+    """An application's deliveries in planned order, as far as moving it on needs them: their
+    step, department, state, plan and outputs."""
+    return list((await conn.execute(_STEPS, {"b_id": application_id})).mappings())
 
 
 async def record_of(conn: AsyncConnection, application_id: str) -> dict[str, Any] | None:
@@ -70,9 +102,7 @@ async def set_status(
 ) -> None:
     """Store an application's aggregated status (and whatever changes with it)."""
     await conn.execute(
-        applications.update()
-        .where(applications.c.id == application_id)
-        .values(status=status, updated_at=now, **values)
+        _UPDATE, {**values, "status": status, "updated_at": now, "b_id": application_id}
     )
 
 

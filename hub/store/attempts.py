@@ -6,16 +6,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.tables import attempts, deliveries
 
+# Built once (see hub.store.deliveries): two of them per department call.
+_BEGIN = attempts.insert()
+_FINISH = attempts.update().where(attempts.c.id == bindparam("b_id"))
+
 
 async def begin(conn: AsyncConnection, values: Mapping[str, Any]) -> int:
     """Record that a call is about to be made; its id, to finish it with."""
-    result = await conn.execute(attempts.insert().values(**values))
+    result = await conn.execute(_BEGIN, dict(values))
     primary_key = result.inserted_primary_key
     assert primary_key is not None
     return int(primary_key[0])
@@ -23,7 +27,7 @@ async def begin(conn: AsyncConnection, values: Mapping[str, Any]) -> int:
 
 async def finish(conn: AsyncConnection, attempt_id: int, values: Mapping[str, Any]) -> None:
     """Record how a call ended."""
-    await conn.execute(attempts.update().where(attempts.c.id == attempt_id).values(**values))
+    await conn.execute(_FINISH, {**values, "b_id": attempt_id})
 
 
 async def mark_interrupted(conn: AsyncConnection, delivery_id: str) -> int:

@@ -7,16 +7,17 @@ shared state it needs, and the API and every process must see one breaker per de
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.store.tables import breakers
+from hub.store.tables import breakers, department_pauses
 
 
 class BreakerState(StrEnum):
@@ -25,6 +26,33 @@ class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What decides whether a department may be called now, as the store has it."""
+
+    paused: bool
+    """An operator paused the department."""
+    state: str | None
+    """Its breaker's state; None where it never failed (closed)."""
+    probe_by: str | None
+    """The hub process whose call probes a half-open breaker."""
+
+
+_DEPARTMENT = bindparam("b_department")
+# One statement, built once, read before every call (see hub.store.deliveries).
+_GATE = select(
+    exists().where(department_pauses.c.department == _DEPARTMENT).label("paused"),
+    select(breakers.c.state).where(breakers.c.department == _DEPARTMENT).scalar_subquery(),
+    select(breakers.c.probe_by).where(breakers.c.department == _DEPARTMENT).scalar_subquery(),
+)
+
+
+async def gate(conn: AsyncConnection, department: str) -> Gate:
+    """The department's pause and breaker, read in one statement."""
+    paused, state, probe_by = (await conn.execute(_GATE, {"b_department": department})).one()
+    return Gate(bool(paused), state, probe_by)
 
 
 async def all_breakers(conn: AsyncConnection) -> dict[str, RowMapping]:
@@ -41,12 +69,6 @@ async def _ensure(conn: AsyncConnection, department: str, now: datetime) -> None
         .values(department=department, state=BreakerState.CLOSED, failures=0, changed_at=now)
         .on_conflict_do_nothing(index_elements=["department"])
     )
-
-
-async def get(conn: AsyncConnection, department: str) -> RowMapping | None:
-    """One department's breaker row, if it has one."""
-    result = await conn.execute(select(breakers).where(breakers.c.department == department))
-    return result.mappings().first()
 
 
 async def _row(conn: AsyncConnection, department: str) -> RowMapping:

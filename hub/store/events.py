@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.tables import status_events
 
+_INSERT = status_events.insert()  # built once (see hub.store.deliveries)
+
 
 async def delivery_changed(
     conn: AsyncConnection,
@@ -25,17 +27,18 @@ async def delivery_changed(
     if delivery["state"] == new:
         return
     await conn.execute(
-        status_events.insert().values(
-            application_id=delivery["application_id"],
-            delivery_id=delivery["id"],
-            step=delivery["step"],
-            department=delivery["department"],
-            old=delivery["state"],
-            new=new,
-            code=code,
-            message=message,
-            at=now,
-        )
+        _INSERT,
+        {
+            "application_id": delivery["application_id"],
+            "delivery_id": delivery["id"],
+            "step": delivery["step"],
+            "department": delivery["department"],
+            "old": delivery["state"],
+            "new": new,
+            "code": code,
+            "message": message,
+            "at": now,
+        },
     )
 
 
@@ -46,7 +49,7 @@ async def application_changed(
     if old == new:
         return
     await conn.execute(
-        status_events.insert().values(application_id=application_id, old=old, new=new, at=now)
+        _INSERT, {"application_id": application_id, "old": old, "new": new, "at": now}
     )
 
 
