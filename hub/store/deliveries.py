@@ -26,7 +26,7 @@ _UPDATE = deliveries.update().where(deliveries.c.id == bindparam("b_id"))
 _UPDATE_LEASED = _UPDATE.where(deliveries.c.locked_by == bindparam("b_worker"))
 
 
-def _claimable(now: datetime, department: str | None = None) -> Any:
+def _claimable(now: Any, department: Any = None) -> Any:
     """Due work: a send or a retry, a status query, or a cancellation; and no live lease.
 
     With a department, its condition goes inside each kind of work rather than beside them,
@@ -51,6 +51,29 @@ def _claimable(now: datetime, department: str | None = None) -> Any:
     )
 
 
+_NOW = bindparam("b_now")
+_DEPARTMENT = bindparam("b_department")
+# The dispatcher's claim round, built once (see above): due work is looked for constantly.
+_DUE_DEPARTMENTS = select(deliveries.c.department).where(_claimable(_NOW)).distinct()
+_LEASES_HELD = (
+    select(func.count())
+    .select_from(deliveries)
+    .where(deliveries.c.department == _DEPARTMENT, deliveries.c.locked_until >= _NOW)
+)
+_DUE = (
+    select(deliveries.c.id)
+    .where(_claimable(_NOW, _DEPARTMENT))
+    .order_by(deliveries.c.next_attempt_at.nulls_first(), deliveries.c.created_at)
+    .limit(bindparam("b_room"))
+)
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
+_LEASE = (
+    deliveries.update()
+    .where(deliveries.c.id.in_(bindparam("b_ids", expanding=True)), _claimable(_NOW))
+    .returning(*deliveries.c)
+)
+
+
 async def _department_lock(conn: AsyncConnection, department: str) -> None:
     """Serialize claims for one department across processes, so its limit holds across them.
 
@@ -64,11 +87,7 @@ async def _department_lock(conn: AsyncConnection, department: str) -> None:
 
 async def leases_held(conn: AsyncConnection, department: str, now: datetime) -> int:
     """How many deliveries of a department are leased by any hub process right now."""
-    result = await conn.execute(
-        select(func.count())
-        .select_from(deliveries)
-        .where(deliveries.c.department == department, deliveries.c.locked_until >= now)
-    )
+    result = await conn.execute(_LEASES_HELD, {"b_department": department, "b_now": now})
     return int(result.scalar_one())
 
 
@@ -93,30 +112,20 @@ async def claim(
         room = min(room, most)
     if room <= 0:
         return []
-    query = (
-        select(deliveries.c.id)
-        .where(_claimable(now, department))
-        .order_by(deliveries.c.next_attempt_at.nulls_first(), deliveries.c.created_at)
-        .limit(room)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list((await conn.execute(query)).scalars())
+    query = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
+    due = await conn.execute(query, {"b_department": department, "b_now": now, "b_room": room})
+    ids = list(due.scalars())
     if not ids:
         return []
     leased = await conn.execute(
-        deliveries.update()
-        .where(deliveries.c.id.in_(ids), _claimable(now))
-        .values(locked_by=worker, locked_until=now + lease)
-        .returning(*deliveries.c)
+        _LEASE, {"b_ids": ids, "b_now": now, "locked_by": worker, "locked_until": now + lease}
     )
     return list(leased.mappings())
 
 
 async def due_departments(conn: AsyncConnection, now: datetime) -> list[str]:
     """Departments that have deliveries due now, for the dispatcher to claim from."""
-    result = await conn.execute(select(deliveries.c.department).where(_claimable(now)).distinct())
-    return list(result.scalars())
+    return list((await conn.execute(_DUE_DEPARTMENTS, {"b_now": now})).scalars())
 
 
 async def next_due(conn: AsyncConnection) -> datetime | None:

@@ -45,7 +45,14 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # On the driver's cursor: SQLAlchemy's own statement path costs more than the statement.
+    driver = connection.connection.dbapi_connection
+    assert driver is not None  # a transaction begins on a live connection
+    cursor = driver.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    finally:
+        cursor.close()
 
 
 class _GatedConnection(AsyncConnection):
