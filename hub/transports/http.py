@@ -145,7 +145,9 @@ async def exchange(
                 error=error,
             )
         )
-        log.info(
+        # DEBUG: at INFO the call's attempt.finished line says the same once per try (status,
+        # sizes, duration); this one is per HTTP exchange, for an adapter that makes several.
+        log.debug(
             "department.call",
             department=department.code,
             method=method,
