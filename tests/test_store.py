@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.applications import file_application
@@ -18,6 +20,7 @@ from hub.flow import settle
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store.engine import GatedEngine, create_engine, migrate, migration_status
+from hub.store.tables import deliveries
 from hub.store.types import utcnow
 from tests.samples import CARD_APPLICATION, HOUSEHOLD_TRANSFER
 
@@ -199,3 +202,50 @@ async def test_a_claim_reads_open_deliveries_by_index_not_the_whole_history(
     assert "ix_deliveries_department_lease (department=? AND locked_until>?)" in leases
     assert due.count("ix_deliveries_department_state (department=? AND state=?)") == 3, due
     assert "ix_deliveries_department (department=?)" not in due
+
+
+def _thread_function(dbapi_connection: Any, _record: Any) -> None:
+    # A SQL function runs in whichever thread SQLite runs the statement in.
+    dbapi_connection.create_function("running_thread", 0, threading.get_ident)
+
+
+async def _file_and_read_back(url: str, config: HubConfig) -> tuple[str, list[Any], list[Any], int]:
+    """Migrate a store, file one application and read it back, buffered then streamed; and the
+    thread SQLite ran a statement in."""
+    engine = create_engine(url)
+    event.listen(engine.sync_engine, "connect", _thread_function)
+    try:
+        await migrate(engine)
+        filed = await file_application(engine, config, None, HOUSEHOLD_TRANSFER)
+        async with engine.begin() as conn:
+            buffered = await conn.execute(
+                select(deliveries.c.step).where(deliveries.c.application_id == filed.id)
+            )
+        # Read after its transaction ended and the connection went back to the pool.
+        steps = sorted(buffered.scalars())
+        async with engine.connect() as conn:
+            streamed = await conn.stream(
+                select(deliveries.c.step).where(deliveries.c.application_id == filed.id)
+            )
+            steps_streamed = sorted([row.step async for row in streamed])
+            thread = (await conn.execute(text("SELECT running_thread()"))).scalar_one()
+        return engine.dialect.driver, steps, steps_streamed, thread
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_runs_in_the_event_loop_and_reads_like_any_async_driver(
+    tmp_path: Path, config: HubConfig
+) -> None:
+    """`sqlite:///` runs each statement in the loop's own thread, with no hand-off; its results
+    outlive their transaction and can be streamed, as aiosqlite's do. `sqlite+aiosqlite:///`
+    still opens a store that works the same, from a thread of its own."""
+    loop_thread = threading.get_ident()
+    steps = ["household_registration", "insurance_transfer"]
+    inloop = await _file_and_read_back(f"sqlite:///{tmp_path / 'inloop.db'}", config)
+    assert inloop == ("inloop", steps, steps, loop_thread)
+    *threaded, thread = await _file_and_read_back(
+        f"sqlite+aiosqlite:///{tmp_path / 'thread.db'}", config
+    )
+    assert threaded == ["aiosqlite", steps, steps]
+    assert thread != loop_thread
