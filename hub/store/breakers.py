@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import BindParameter, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -40,7 +40,7 @@ class Gate:
     """The hub process whose call probes a half-open breaker."""
 
 
-_DEPARTMENT = bindparam("b_department")
+_DEPARTMENT: BindParameter[str] = bindparam("b_department")
 # One statement, built once, read before every call (see hub.store.deliveries).
 _GATE = select(
     exists().where(department_pauses.c.department == _DEPARTMENT).label("paused"),

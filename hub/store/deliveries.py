@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, text
+from sqlalchemy import BindParameter, and_, bindparam, func, or_, select, text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -51,8 +51,8 @@ def _claimable(now: Any, department: Any = None) -> Any:
     )
 
 
-_NOW = bindparam("b_now")
-_DEPARTMENT = bindparam("b_department")
+_NOW: BindParameter[datetime] = bindparam("b_now")
+_DEPARTMENT: BindParameter[str] = bindparam("b_department")
 # The dispatcher's claim round, built once (see above): due work is looked for constantly.
 _DUE_DEPARTMENTS = select(deliveries.c.department).where(_claimable(_NOW)).distinct()
 _LEASES_HELD = (
