@@ -99,17 +99,21 @@ class Dispatcher:
 
     async def _claim_and_start(self) -> None:
         now = utcnow()
+        # Only where this process has room: a department at its limit is not even looked at.
+        room = [
+            code
+            for code, department in self.departments.items()
+            if code in self.adapters and self.in_flight[code] < department.concurrency
+        ]
         async with self.engine.connect() as conn:
-            due = await delivery_store.due_departments(conn, now)
-            breakers = await breaker_store.all_breakers(conn)
             stopped = await maintenance.paused(conn)
+            due = await delivery_store.due_departments(
+                conn, [code for code in room if code not in stopped], now
+            )
+            breakers = await breaker_store.all_breakers(conn)
         self.calls.note_breakers(breakers)
         for code in due:
-            department = self.departments.get(code)
-            if department is None or code not in self.adapters or code in stopped:
-                continue
-            if self.in_flight[code] >= department.concurrency:
-                continue
+            department = self.departments[code]
             lease = self.calls.lease(code)
             most = None
             async with self.engine.begin() as conn:

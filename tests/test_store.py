@@ -174,12 +174,13 @@ async def test_a_gated_engine_lets_one_block_in_at_a_time(engine: AsyncEngine) -
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
-async def test_a_claim_reads_open_deliveries_by_index_not_the_whole_history(
+async def test_a_claim_reads_due_work_by_index_in_the_order_it_takes_it(
     engine: AsyncEngine, config: HubConfig
 ) -> None:
-    """The claim's queries are answered from (department, state) and (department, lease)
-    indexes: a department's finished deliveries, months of them, are never read to find its
-    due work or to count its live leases (SQLite's plan, which needs no statistics)."""
+    """The claim's queries are answered from indexes on the department: its finished
+    deliveries, months of them, are never read to find its due work or to count its live
+    leases, nor are the filings queued behind the few it takes (SQLite's plan, which needs no
+    statistics)."""
     await file_cards(engine, config, 1)
     seen: list[tuple[str, Any]] = []
 
@@ -197,11 +198,19 @@ async def test_a_claim_reads_open_deliveries_by_index_not_the_whole_history(
         for statement, params in seen:
             rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
             plans.append(" | ".join(str(row[-1]) for row in rows))
-    assert len(plans) == 2, plans  # the live leases, then the due work
-    leases, due = plans
+    # The live leases, then each kind of due work: first sends, retries, status queries and
+    # withdrawals, each by its own index. The sends come in the order they are taken, so a
+    # claim reads as many of them as it takes, however many filings wait behind.
+    assert len(plans) == 5, plans
+    leases, sends, retries, polls, withdrawals = plans
     assert "ix_deliveries_department_lease (department=? AND locked_until>?)" in leases
-    assert due.count("ix_deliveries_department_state (department=? AND state=?)") == 3, due
-    assert "ix_deliveries_department (department=?)" not in due
+    assert "ix_deliveries_department_due (department=? AND state=? AND next_attempt_at=?)" in sends
+    assert (
+        "ix_deliveries_department_due (department=? AND state=? AND next_attempt_at<?)" in retries
+    )
+    assert "TEMP B-TREE" not in sends + retries, (sends, retries)
+    assert "ix_deliveries_department_poll (department=? AND state=? AND next_poll_at<?)" in polls
+    assert "ix_deliveries_department_cancel (department=? AND cancel_requested_at>?)" in withdrawals
 
 
 def _thread_function(dbapi_connection: Any, _record: Any) -> None:
@@ -249,3 +258,25 @@ async def test_sqlite_runs_in_the_event_loop_and_reads_like_any_async_driver(
     )
     assert threaded == ["aiosqlite", steps, steps]
     assert thread != loop_thread
+
+
+async def test_a_retry_due_before_a_backlog_of_filings_is_taken_first(
+    engine: AsyncEngine, config: HubConfig
+) -> None:
+    """Work is taken longest due first, whatever its kind: a retry that fell due before a
+    morning's filings arrived does not wait until every one of them has been sent."""
+    await file_cards(engine, config, 5)
+    async with engine.begin() as conn:
+        rows = await delivery_store.search(conn, department="social_security")
+        first_filed = min(row["created_at"] for row in rows)
+        retry = max(rows, key=lambda row: row["created_at"])
+        await delivery_store.set_state(
+            conn,
+            retry["id"],
+            DeliveryState.PENDING,
+            utcnow(),
+            next_attempt_at=first_filed - timedelta(seconds=1),
+            attempts=1,
+        )
+    assert await claim(engine, "worker-a", 1) == [retry["id"]]
+    assert len(await claim(engine, "worker-a", 5)) == 4  # then the filings, up to the limit

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, func, or_, select, text
+from sqlalchemy import BindParameter, and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,23 +26,16 @@ _UPDATE = deliveries.update().where(deliveries.c.id == bindparam("b_id"))
 _UPDATE_LEASED = _UPDATE.where(deliveries.c.locked_by == bindparam("b_worker"))
 
 
-def _claimable(now: Any, department: Any = None) -> Any:
-    """Due work: a send or a retry, a status query, or a cancellation; and no live lease.
-
-    With a department, its condition goes inside each kind of work rather than beside them,
-    so that each is looked up by (department, state) in the index: a claim then reads the
-    department's open deliveries, not every delivery it ever had.
-    """
+def _claimable(now: Any) -> Any:
+    """Due work: a send or a retry, a status query, or a cancellation; and no live lease."""
     d = deliveries.c
-    here = [] if department is None else [d.department == department]
     due_at = or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now)
     return and_(
         or_(d.locked_until.is_(None), d.locked_until < now),
         or_(
-            and_(*here, d.state == DeliveryState.PENDING, due_at),
-            and_(*here, d.state.in_(list(UNDECIDED)), d.next_poll_at <= now),
+            and_(d.state == DeliveryState.PENDING, due_at),
+            and_(d.state.in_(list(UNDECIDED)), d.next_poll_at <= now),
             and_(
-                *here,
                 d.cancel_requested_at.is_not(None),
                 d.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
                 due_at,
@@ -53,23 +46,52 @@ def _claimable(now: Any, department: Any = None) -> Any:
 
 _NOW: BindParameter[datetime] = bindparam("b_now")
 _DEPARTMENT: BindParameter[str] = bindparam("b_department")
-# The dispatcher's claim round, built once (see above): due work is looked for constantly.
-_DUE_DEPARTMENTS = select(deliveries.c.department).where(_claimable(_NOW)).distinct()
+
+
+def _due_work(due: Any, *conditions: Any) -> Any:
+    """One kind of a department's due work, unleased, longest due first, up to the room there
+    is: answered from an index in that order, so that it reads as many rows as it claims, however
+    long the queue behind them (a backlog at opening hours)."""
+    d = deliveries.c
+    return (
+        select(d.id, due.label("due"))
+        .where(
+            d.department == _DEPARTMENT,
+            *conditions,
+            or_(d.locked_until.is_(None), d.locked_until < _NOW),
+        )
+        .order_by(*((due,) if due is d.created_at else (due, d.created_at)))
+        .limit(bindparam("b_room"))
+    )
+
+
+_d = deliveries.c
+# The claim round's statements, built once (see above): due work is looked for constantly. Each
+# kind of work is due from its own time: a first send from its filing (or its release by the
+# steps before it), a retry at next_attempt_at, a status query at next_poll_at, a withdrawal
+# when it was asked for. A claim takes the longest due of all kinds, so that neither a backlog
+# of new filings nor one of status queries starves the other.
+_DUE_KINDS = (
+    _due_work(_d.created_at, _d.state == DeliveryState.PENDING, _d.next_attempt_at.is_(None)),
+    _due_work(_d.next_attempt_at, _d.state == DeliveryState.PENDING, _d.next_attempt_at <= _NOW),
+    _due_work(_d.next_poll_at, _d.state.in_(list(UNDECIDED)), _d.next_poll_at <= _NOW),
+    _due_work(
+        _d.cancel_requested_at,
+        _d.cancel_requested_at.is_not(None),
+        _d.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
+        or_(_d.next_attempt_at.is_(None), _d.next_attempt_at <= _NOW),
+    ),
+)
+_DUE_KINDS_LOCKED = tuple(query.with_for_update(skip_locked=True) for query in _DUE_KINDS)
+_ANY_DUE = select(or_(*(exists(query.limit(None).order_by(None)) for query in _DUE_KINDS)))
 _LEASES_HELD = (
     select(func.count())
     .select_from(deliveries)
-    .where(deliveries.c.department == _DEPARTMENT, deliveries.c.locked_until >= _NOW)
+    .where(_d.department == _DEPARTMENT, _d.locked_until >= _NOW)
 )
-_DUE = (
-    select(deliveries.c.id)
-    .where(_claimable(_NOW, _DEPARTMENT))
-    .order_by(deliveries.c.next_attempt_at.nulls_first(), deliveries.c.created_at)
-    .limit(bindparam("b_room"))
-)
-_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
 _LEASE = (
     deliveries.update()
-    .where(deliveries.c.id.in_(bindparam("b_ids", expanding=True)), _claimable(_NOW))
+    .where(_d.id.in_(bindparam("b_ids", expanding=True)), _claimable(_NOW))
     .returning(*deliveries.c)
 )
 
@@ -112,9 +134,13 @@ async def claim(
         room = min(room, most)
     if room <= 0:
         return []
-    query = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
-    due = await conn.execute(query, {"b_department": department, "b_now": now, "b_room": room})
-    ids = list(due.scalars())
+    kinds = _DUE_KINDS_LOCKED if conn.dialect.name == "postgresql" else _DUE_KINDS
+    params = {"b_department": department, "b_now": now, "b_room": room}
+    due: dict[str, datetime] = {}
+    for query in kinds:
+        for delivery_id, since in await conn.execute(query, params):
+            due[delivery_id] = min(since, due.get(delivery_id, since))
+    ids = sorted(due, key=due.__getitem__)[:room]
     if not ids:
         return []
     leased = await conn.execute(
@@ -123,9 +149,17 @@ async def claim(
     return list(leased.mappings())
 
 
-async def due_departments(conn: AsyncConnection, now: datetime) -> list[str]:
-    """Departments that have deliveries due now, for the dispatcher to claim from."""
-    return list((await conn.execute(_DUE_DEPARTMENTS, {"b_now": now})).scalars())
+async def due_departments(
+    conn: AsyncConnection, departments: Iterable[str], now: datetime
+) -> list[str]:
+    """Those of the given departments that have deliveries due now, for the dispatcher to claim
+    from; one index lookup per department and kind of work, however long their queues."""
+    due = []
+    for department in departments:
+        params = {"b_department": department, "b_now": now}
+        if (await conn.execute(_ANY_DUE, params)).scalar_one():
+            due.append(department)
+    return due
 
 
 async def next_due(conn: AsyncConnection) -> datetime | None:

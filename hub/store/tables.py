@@ -93,7 +93,10 @@ deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_deliveries_claim", "state", "next_attempt_at"),
     Index("ix_deliveries_poll", "next_poll_at"),
-    Index("ix_deliveries_department_state", "department", "state"),
+    # A claim's kinds of due work, each read in the order it is taken (see store.deliveries).
+    Index("ix_deliveries_department_due", "department", "state", "next_attempt_at", "created_at"),
+    Index("ix_deliveries_department_poll", "department", "state", "next_poll_at"),
+    Index("ix_deliveries_department_cancel", "department", "cancel_requested_at"),
     Index("ix_deliveries_department_lease", "department", "locked_until"),
 )
 
