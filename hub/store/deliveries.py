@@ -48,35 +48,34 @@ _NOW: BindParameter[datetime] = bindparam("b_now")
 _DEPARTMENT: BindParameter[str] = bindparam("b_department")
 
 
-def _due_work(due: Any, *conditions: Any) -> Any:
-    """One kind of a department's due work, unleased, longest due first, up to the room there
-    is: answered from an index in that order, so that it reads as many rows as it claims, however
-    long the queue behind them (a backlog at opening hours)."""
+def _due_work(*conditions: Any) -> Any:
+    """One kind of a department's due work, unleased, oldest filing first, up to the room there
+    is. A first send is read from an index in that order, so that a claim reads as many of them
+    as it takes, however many filings queue behind (a backlog at opening hours); retries and
+    status queries are read by when they fell due, only those that have."""
     d = deliveries.c
     return (
-        select(d.id, due.label("due"))
+        select(d.id, d.created_at)
         .where(
             d.department == _DEPARTMENT,
             *conditions,
             or_(d.locked_until.is_(None), d.locked_until < _NOW),
         )
-        .order_by(*((due,) if due is d.created_at else (due, d.created_at)))
+        .order_by(d.created_at)
         .limit(bindparam("b_room"))
     )
 
 
 _d = deliveries.c
-# The claim round's statements, built once (see above): due work is looked for constantly. Each
-# kind of work is due from its own time: a first send from its filing (or its release by the
-# steps before it), a retry at next_attempt_at, a status query at next_poll_at, a withdrawal
-# when it was asked for. A claim takes the longest due of all kinds, so that neither a backlog
-# of new filings nor one of status queries starves the other.
+# The claim round's statements, built once (see above): due work is looked for constantly. A
+# claim takes the due work of the oldest filings first, whatever its kind, so that an application
+# already under way moves on before newer ones start, and a retry or a status query of an early
+# filing does not wait behind a backlog of later ones.
 _DUE_KINDS = (
-    _due_work(_d.created_at, _d.state == DeliveryState.PENDING, _d.next_attempt_at.is_(None)),
-    _due_work(_d.next_attempt_at, _d.state == DeliveryState.PENDING, _d.next_attempt_at <= _NOW),
-    _due_work(_d.next_poll_at, _d.state.in_(list(UNDECIDED)), _d.next_poll_at <= _NOW),
+    _due_work(_d.state == DeliveryState.PENDING, _d.next_attempt_at.is_(None)),
+    _due_work(_d.state == DeliveryState.PENDING, _d.next_attempt_at <= _NOW),
+    _due_work(_d.state.in_(list(UNDECIDED)), _d.next_poll_at <= _NOW),
     _due_work(
-        _d.cancel_requested_at,
         _d.cancel_requested_at.is_not(None),
         _d.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
         or_(_d.next_attempt_at.is_(None), _d.next_attempt_at <= _NOW),
@@ -136,11 +135,10 @@ async def claim(
         return []
     kinds = _DUE_KINDS_LOCKED if conn.dialect.name == "postgresql" else _DUE_KINDS
     params = {"b_department": department, "b_now": now, "b_room": room}
-    due: dict[str, datetime] = {}
+    filed: dict[str, datetime] = {}
     for query in kinds:
-        for delivery_id, since in await conn.execute(query, params):
-            due[delivery_id] = min(since, due.get(delivery_id, since))
-    ids = sorted(due, key=due.__getitem__)[:room]
+        filed.update((row.id, row.created_at) for row in await conn.execute(query, params))
+    ids = sorted(filed, key=filed.__getitem__)[:room]
     if not ids:
         return []
     leased = await conn.execute(
