@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-28 06:30:00
+Create Date: 2026-11-27 06:30:00
 """
 
 from __future__ import annotations
