@@ -199,9 +199,9 @@ async def test_a_claim_reads_due_work_by_index_in_the_order_it_takes_it(
             rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
             plans.append(" | ".join(str(row[-1]) for row in rows))
     # The live leases, then each kind of due work: first sends, retries, status queries and
-    # withdrawals, each by its own index. First sends come in the order they are taken, so a
-    # claim reads as many of them as it takes, however many filings wait behind; the others
-    # read only what has fallen due.
+    # withdrawals, each by its own index. Sends and retries come in the order they are taken,
+    # so a claim reads as many of them as it takes, however many wait behind; status queries
+    # and withdrawals read only what has fallen due.
     assert len(plans) == 5, plans
     leases, sends, retries, polls, withdrawals = plans
     assert "ix_deliveries_department_lease (department=? AND locked_until>?)" in leases
@@ -209,7 +209,7 @@ async def test_a_claim_reads_due_work_by_index_in_the_order_it_takes_it(
     assert (
         "ix_deliveries_department_due (department=? AND state=? AND next_attempt_at<?)" in retries
     )
-    assert "TEMP B-TREE" not in sends, sends
+    assert "TEMP B-TREE" not in sends + retries, (sends, retries)
     assert "ix_deliveries_department_poll (department=? AND state=? AND next_poll_at<?)" in polls
     assert "ix_deliveries_department_cancel (department=? AND cancel_requested_at>?)" in withdrawals
 
@@ -280,3 +280,28 @@ async def test_the_oldest_filings_due_work_is_taken_first_whatever_its_kind(
         )
     assert await claim(engine, "worker-a", 1) == [retry["id"]]
     assert len(await claim(engine, "worker-a", 5)) == 4  # then the filings, up to the limit
+
+
+async def test_a_retry_that_failed_again_goes_behind_the_other_retries(
+    engine: AsyncEngine, config: HubConfig
+) -> None:
+    """Among retries, the one waiting longest is taken: a breaker's single probe goes round
+    the failing deliveries instead of taking the oldest filing's again and again until it is
+    a dead letter while the others are never tried."""
+    await file_cards(engine, config, 3)
+    now = utcnow()
+    async with engine.begin() as conn:
+        rows = sorted(
+            await delivery_store.search(conn, department="social_security"),
+            key=lambda row: row["created_at"],
+        )
+        for row, waited in zip(rows, (1, 3, 2), strict=True):  # the oldest failed last
+            await delivery_store.set_state(
+                conn,
+                row["id"],
+                DeliveryState.PENDING,
+                now,
+                next_attempt_at=now - timedelta(seconds=waited),
+                attempts=1,
+            )
+    assert await claim(engine, "worker-a", 1) == [rows[1]["id"]]

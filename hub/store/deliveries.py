@@ -48,12 +48,14 @@ _NOW: BindParameter[datetime] = bindparam("b_now")
 _DEPARTMENT: BindParameter[str] = bindparam("b_department")
 
 
-def _due_work(*conditions: Any) -> Any:
-    """One kind of a department's due work, unleased, oldest filing first, up to the room there
-    is. A first send is read from an index in that order, so that a claim reads as many of them
-    as it takes, however many filings queue behind (a backlog at opening hours); retries and
-    status queries are read by when they fell due, only those that have."""
+def _due_work(waiting_since: Any, *conditions: Any) -> Any:
+    """One kind of a department's due work, unleased, up to the room there is: the longest
+    waiting first (by `waiting_since`), read from an index in that order where one gives it,
+    so that a claim reads about as many rows as it takes however long the queue (a backlog at
+    opening hours). A retry waits from its next_attempt_at, so one that failed again goes
+    behind the others instead of being taken again and again (a breaker's probe)."""
     d = deliveries.c
+    order = (waiting_since,) if waiting_since is d.created_at else (waiting_since, d.created_at)
     return (
         select(d.id, d.created_at)
         .where(
@@ -61,21 +63,22 @@ def _due_work(*conditions: Any) -> Any:
             *conditions,
             or_(d.locked_until.is_(None), d.locked_until < _NOW),
         )
-        .order_by(d.created_at)
+        .order_by(*order)
         .limit(bindparam("b_room"))
     )
 
 
 _d = deliveries.c
-# The claim round's statements, built once (see above): due work is looked for constantly. A
-# claim takes the due work of the oldest filings first, whatever its kind, so that an application
-# already under way moves on before newer ones start, and a retry or a status query of an early
-# filing does not wait behind a backlog of later ones.
+# The claim round's statements, built once (see above): due work is looked for constantly. Of
+# the longest waiting work of each kind, a claim takes the oldest filings' first, so that an
+# application already under way moves on before newer ones start, and a retry or a status query
+# of an early filing does not wait behind a backlog of later ones.
 _DUE_KINDS = (
-    _due_work(_d.state == DeliveryState.PENDING, _d.next_attempt_at.is_(None)),
-    _due_work(_d.state == DeliveryState.PENDING, _d.next_attempt_at <= _NOW),
-    _due_work(_d.state.in_(list(UNDECIDED)), _d.next_poll_at <= _NOW),
+    _due_work(_d.created_at, _d.state == DeliveryState.PENDING, _d.next_attempt_at.is_(None)),
+    _due_work(_d.next_attempt_at, _d.state == DeliveryState.PENDING, _d.next_attempt_at <= _NOW),
+    _due_work(_d.next_poll_at, _d.state.in_(list(UNDECIDED)), _d.next_poll_at <= _NOW),
     _due_work(
+        _d.cancel_requested_at,
         _d.cancel_requested_at.is_not(None),
         _d.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
         or_(_d.next_attempt_at.is_(None), _d.next_attempt_at <= _NOW),
