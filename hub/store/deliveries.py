@@ -26,64 +26,48 @@ _UPDATE = deliveries.update().where(deliveries.c.id == bindparam("b_id"))
 _UPDATE_LEASED = _UPDATE.where(deliveries.c.locked_by == bindparam("b_worker"))
 
 
-def _claimable(now: Any) -> Any:
-    """Due work: a send or a retry, a status query, or a cancellation; and no live lease."""
-    d = deliveries.c
-    due_at = or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now)
-    return and_(
-        or_(d.locked_until.is_(None), d.locked_until < now),
-        or_(
-            and_(d.state == DeliveryState.PENDING, due_at),
-            and_(d.state.in_(list(UNDECIDED)), d.next_poll_at <= now),
-            and_(
-                d.cancel_requested_at.is_not(None),
-                d.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
-                due_at,
-            ),
-        ),
-    )
-
-
 _NOW: BindParameter[datetime] = bindparam("b_now")
 _DEPARTMENT: BindParameter[str] = bindparam("b_department")
+_d = deliveries.c
+_UNLEASED = or_(_d.locked_until.is_(None), _d.locked_until < _NOW)
+_WORK_KINDS = (
+    # (waiting since, due when): a first send, a retry, a status query, a withdrawal.
+    (_d.created_at, and_(_d.state == DeliveryState.PENDING, _d.next_attempt_at.is_(None))),
+    (_d.next_attempt_at, and_(_d.state == DeliveryState.PENDING, _d.next_attempt_at <= _NOW)),
+    (_d.next_poll_at, and_(_d.state.in_(list(UNDECIDED)), _d.next_poll_at <= _NOW)),
+    (
+        _d.cancel_requested_at,
+        and_(
+            _d.cancel_requested_at.is_not(None),
+            _d.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
+            or_(_d.next_attempt_at.is_(None), _d.next_attempt_at <= _NOW),
+        ),
+    ),
+)
+_CLAIMABLE = and_(_UNLEASED, or_(*(due for _, due in _WORK_KINDS)))
+"""Due work of any kind, with no live lease."""
 
 
-def _due_work(waiting_since: Any, *conditions: Any) -> Any:
+def _due_work(waiting_since: Any, due: Any) -> Any:
     """One kind of a department's due work, unleased, up to the room there is: the longest
     waiting first (by `waiting_since`), read from an index in that order where one gives it,
     so that a claim reads about as many rows as it takes however long the queue (a backlog at
     opening hours). A retry waits from its next_attempt_at, so one that failed again goes
     behind the others instead of being taken again and again (a breaker's probe)."""
-    d = deliveries.c
-    order = (waiting_since,) if waiting_since is d.created_at else (waiting_since, d.created_at)
+    order = (waiting_since,) if waiting_since is _d.created_at else (waiting_since, _d.created_at)
     return (
-        select(d.id, d.created_at)
-        .where(
-            d.department == _DEPARTMENT,
-            *conditions,
-            or_(d.locked_until.is_(None), d.locked_until < _NOW),
-        )
+        select(_d.id, _d.created_at)
+        .where(_d.department == _DEPARTMENT, due, _UNLEASED)
         .order_by(*order)
         .limit(bindparam("b_room"))
     )
 
 
-_d = deliveries.c
 # The claim round's statements, built once (see above): due work is looked for constantly. Of
 # the longest waiting work of each kind, a claim takes the oldest filings' first, so that an
 # application already under way moves on before newer ones start, and a retry or a status query
 # of an early filing does not wait behind a backlog of later ones.
-_DUE_KINDS = (
-    _due_work(_d.created_at, _d.state == DeliveryState.PENDING, _d.next_attempt_at.is_(None)),
-    _due_work(_d.next_attempt_at, _d.state == DeliveryState.PENDING, _d.next_attempt_at <= _NOW),
-    _due_work(_d.next_poll_at, _d.state.in_(list(UNDECIDED)), _d.next_poll_at <= _NOW),
-    _due_work(
-        _d.cancel_requested_at,
-        _d.cancel_requested_at.is_not(None),
-        _d.state.in_([*UNDECIDED, *CANCEL_HERE_OR_THERE]),
-        or_(_d.next_attempt_at.is_(None), _d.next_attempt_at <= _NOW),
-    ),
-)
+_DUE_KINDS = tuple(_due_work(waiting_since, due) for waiting_since, due in _WORK_KINDS)
 _DUE_KINDS_LOCKED = tuple(query.with_for_update(skip_locked=True) for query in _DUE_KINDS)
 _ANY_DUE = select(or_(*(exists(query.limit(None).order_by(None)) for query in _DUE_KINDS)))
 _LEASES_HELD = (
@@ -93,7 +77,7 @@ _LEASES_HELD = (
 )
 _LEASE = (
     deliveries.update()
-    .where(_d.id.in_(bindparam("b_ids", expanding=True)), _claimable(_NOW))
+    .where(_d.id.in_(bindparam("b_ids", expanding=True)), _CLAIMABLE)
     .returning(*deliveries.c)
 )
 
