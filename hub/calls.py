@@ -172,12 +172,21 @@ class Calls:
             values |= {"attempts": number, "in_doubt": True}
             if row["first_attempt_at"] is None:
                 values["first_attempt_at"] = started
+        code = row["department"]
+        probing = self.probes.get(code) == row["id"]
         async with self.engine.begin() as conn:
-            refused = await self._refusal(conn, row["department"], row["id"])
-            if refused is not None:
-                raise HeldBack(refused, row["department"])
-            if not await delivery_store.update_leased(conn, row["id"], self.worker, values):
-                raise LeaseLost
+            if not await delivery_store.update_if_callable(
+                conn, row["id"], code, self.worker, values, probing=probing
+            ):
+                # Only now is the gate read, to say why: rarely, so not before every call.
+                refused = await self._refusal(conn, code, row["id"])
+                if refused is not None:
+                    raise HeldBack(refused, code)
+                # Open by now (it changed in between, on PostgreSQL), or the lease is gone.
+                if not await delivery_store.update_leased(conn, row["id"], self.worker, values):
+                    raise LeaseLost
+            if probing:
+                self.tripped.add(code)  # a probe's failure re-opens, it does not open anew
             attempt_id = await attempt_store.begin(
                 conn,
                 {

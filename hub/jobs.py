@@ -95,10 +95,11 @@ class Work:
         updated). True if the state changed: the caller wakes the dispatcher once committed.
 
         The delivery is read again (and locked) first: a callback may have moved it since it
-        was claimed. `values` may be a function of that current row, for outcomes that must not
+        was claimed. `values` may be a function of that current row (delivery_store.standing's
+        columns), for outcomes that must not
         overwrite what arrived meanwhile; the event's old state is always the current one.
         """
-        current = await delivery_store.get(conn, row["id"], for_update=True)
+        current = await delivery_store.standing(conn, row["id"])
         if current is None:
             raise LeaseLost
         if callable(values):

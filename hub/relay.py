@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
-from typing import Any
 
 import structlog
 from sqlalchemy import or_, select
@@ -25,6 +24,8 @@ from hub.store.types import utcnow
 
 log = structlog.get_logger("hub.relay")
 LEASE = timedelta(seconds=30)
+BATCH = 200
+"""Events read at a time."""
 
 
 class Relay:
@@ -60,17 +61,24 @@ class Relay:
         if last is None:
             return False
         async with self.engine.connect() as conn:
-            batch = await events.after(conn, last, limit=200)
+            batch = await events.after(conn, last, limit=BATCH)
+            # An application's status, not a step's: the ones plugins are told, read at once.
+            told = [event for event in batch if event["delivery_id"] is None]
+            snapshots = await app_store.snapshots(conn, {e["application_id"] for e in told})
         if not batch:
             return False
-        for event in batch:
-            if event["delivery_id"] is None:  # an application's status, not a step's
-                await self._announce(event)
-                # The plugins heard it: never again, whatever happens next.
-                await self._advance(event["id"])
+        for event in told:
+            snapshot = snapshots.get(event["application_id"])
+            if snapshot is not None:
+                with structlog.contextvars.bound_contextvars(
+                    application_id=event["application_id"]
+                ):
+                    await self.plugins.status_changed(snapshot, event["old"], event["new"])
+            # The plugins heard it: never again, whatever happens next.
+            await self._advance(event["id"])
         if batch[-1]["delivery_id"] is not None:
             await self._advance(batch[-1]["id"])  # past the steps' events, which are not told
-        return len(batch) == 200
+        return len(batch) == BATCH
 
     async def _advance(self, event_id: int) -> None:
         """Move the cursor (and renew the lease) past an event; one write per announcement,
@@ -110,24 +118,3 @@ class Relay:
                 select(relay_cursors.c.last_event_id).where(relay_cursors.c.name == self.name)
             )
             return int(row.scalar_one())
-
-    async def _announce(self, event: Any) -> None:
-        async with self.engine.connect() as conn:
-            application = await app_store.get_application(conn, event["application_id"])
-        if application is None:
-            return
-        snapshot = {
-            key: application[key]
-            for key in (
-                "id",
-                "reference",
-                "matter",
-                "status",
-                "created_at",
-                "statutory_due",
-                "promised_due",
-                "record",
-            )
-        }
-        with structlog.contextvars.bound_contextvars(application_id=event["application_id"]):
-            await self.plugins.status_changed(snapshot, event["old"], event["new"])

@@ -19,8 +19,9 @@ from hub.delivery import ApplicationStatus, DeliveryState
 from hub.flow import settle
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
-from hub.store.engine import GatedEngine, create_engine, migrate, migration_status
+from hub.store.engine import SQLiteEngine, create_engine, migrate, migration_status
 from hub.store.tables import deliveries
+from hub.store.turns import Turns
 from hub.store.types import utcnow
 from tests.samples import CARD_APPLICATION, HOUSEHOLD_TRANSFER
 
@@ -147,30 +148,68 @@ async def waiting_on_a_lock(conn: AsyncConnection) -> bool:
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
-async def test_a_gated_engine_lets_one_block_in_at_a_time(engine: AsyncEngine) -> None:
-    """The dispatcher's gate: a second block waits at the gate (not in the pool, where the
-    API's requests wait) until the first leaves; begin() and a failing block give it back."""
-    gated = GatedEngine(engine, 1)
+async def test_the_api_takes_the_next_turn_at_sqlites_connection(engine: AsyncEngine) -> None:
+    """Delivery work (the background engine) and API requests take turns at the one
+    connection: a waiting request goes before delivery work that waited longer; each lane is
+    first come, first served; begin() and a failing block end their turn."""
+    assert isinstance(engine, SQLiteEngine)
+    background = engine.background()
     entered: list[str] = []
 
-    async def second() -> None:
-        async with gated.connect():
-            entered.append("second")
+    async def use(which: AsyncEngine, name: str) -> None:
+        async with which.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+            entered.append(name)
 
-    async with gated.connect() as conn:
+    async with background.connect() as conn:
         await conn.execute(text("SELECT 1"))
-        waiting = asyncio.create_task(second())
-        await asyncio.sleep(0)  # let it reach the gate
-        assert gated.gate.locked() and not entered
-    await waiting
-    assert entered == ["second"] and not gated.gate.locked()
-    async with gated.begin() as conn:  # begin() goes through the same gate, and gives it back
-        await conn.execute(text("SELECT 1"))
-    assert not gated.gate.locked()
+        waiting = [asyncio.create_task(use(background, "work 1"))]
+        await asyncio.sleep(0)  # in this order: each reaches its lane before the next starts
+        waiting.append(asyncio.create_task(use(background, "work 2")))
+        await asyncio.sleep(0)
+        waiting.append(asyncio.create_task(use(engine, "request")))
+        await asyncio.sleep(0)
+        assert engine.turns.waiting(front=True) == 1 and engine.turns.waiting(front=False) == 2
+        assert not entered
+    await asyncio.gather(*waiting)
+    assert entered == ["request", "work 1", "work 2"] and not engine.turns.taken
     with pytest.raises(RuntimeError):
-        async with gated.connect():
-            raise RuntimeError("a failing block gives the gate back too")
-    assert not gated.gate.locked()
+        async with engine.connect():
+            raise RuntimeError("a failing block ends its turn too")
+    assert not engine.turns.taken
+
+
+async def test_a_turn_given_back_goes_to_the_waiter_not_to_a_newcomer() -> None:
+    """A turn handed to a waiter is not taken by one arriving before the waiter runs; a wait
+    cancelled is passed over, and a turn handed over to a wait cancelled at that moment is
+    passed on."""
+    turns = Turns()
+    await turns.take(front=False)
+    order: list[str] = []
+
+    async def wait(name: str, *, front: bool) -> None:
+        await turns.take(front=front)
+        order.append(name)
+        turns.give_back()
+
+    gone = asyncio.create_task(wait("cancelled", front=True))
+    first = asyncio.create_task(wait("first", front=False))
+    await asyncio.sleep(0)
+    gone.cancel()
+    turns.give_back()  # to "first": "cancelled" no longer waits
+    await wait("newcomer", front=True)  # arrives before "first" has run: it waits
+    await first
+    assert order == ["first", "newcomer"] and gone.cancelled()
+
+    await turns.take(front=False)
+    handed = asyncio.create_task(wait("handed over, then cancelled", front=False))
+    after = asyncio.create_task(wait("after", front=False))
+    await asyncio.sleep(0)
+    turns.give_back()  # to "handed …", whose task is cancelled before it runs
+    handed.cancel()
+    async with asyncio.timeout(10):  # a turn lost with the cancelled wait: "after" never runs
+        await asyncio.gather(handed, after, return_exceptions=True)
+    assert order[2:] == ["after"] and handed.cancelled() and not turns.taken
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -68,6 +68,30 @@ async def steps_of(conn: AsyncConnection, application_id: str) -> list[RowMappin
     """An application's deliveries in planned order, as far as moving it on needs them: their
     step, department, state, plan and outputs."""
     return list((await conn.execute(_STEPS, {"b_id": application_id})).mappings())
+
+
+_SNAPSHOT_COLUMNS = (
+    applications.c.id,
+    applications.c.reference,
+    applications.c.matter,
+    applications.c.status,
+    applications.c.created_at,
+    applications.c.statutory_due,
+    applications.c.promised_due,
+    applications.c.record,
+)
+_SNAPSHOTS = select(*_SNAPSHOT_COLUMNS).where(
+    applications.c.id.in_(bindparam("b_ids", expanding=True))
+)
+
+
+async def snapshots(conn: AsyncConnection, ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    """Applications as plugins are told of them (hook hub_status_changed), by id, in one read;
+    an id not in the store is left out."""
+    if not ids:
+        return {}
+    result = await conn.execute(_SNAPSHOTS, {"b_ids": list(ids)})
+    return {row["id"]: dict(row) for row in result.mappings()}
 
 
 async def record_of(conn: AsyncConnection, application_id: str) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import BindParameter, bindparam, exists, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -47,6 +47,25 @@ _GATE = select(
     select(breakers.c.state).where(breakers.c.department == _DEPARTMENT).scalar_subquery(),
     select(breakers.c.probe_by).where(breakers.c.department == _DEPARTMENT).scalar_subquery(),
 )
+
+
+_CLOSED = ~exists().where(
+    breakers.c.department == _DEPARTMENT, breakers.c.state != BreakerState.CLOSED
+)
+_PROBED_BY = ~exists().where(
+    breakers.c.department == _DEPARTMENT,
+    breakers.c.state != BreakerState.CLOSED,
+    (breakers.c.state != BreakerState.HALF_OPEN)
+    | breakers.c.probe_by.is_distinct_from(bindparam("b_worker")),
+)
+_NOT_PAUSED = ~exists().where(department_pauses.c.department == _DEPARTMENT)
+
+
+def may_call(*, probing: bool) -> ColumnElement[bool]:
+    """The gate as a condition for a statement about to let a call go (parameters b_department
+    and b_worker): the department is not paused, and its breaker is closed or, for a probe,
+    half open with b_worker its prober. What `gate` reads, as one statement's WHERE."""
+    return and_(_NOT_PAUSED, _PROBED_BY if probing else _CLOSED)
 
 
 async def gate(conn: AsyncConnection, department: str) -> Gate:

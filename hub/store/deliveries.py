@@ -12,6 +12,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.delivery import UNDECIDED, DeliveryState
+from hub.store import breakers as breaker_store
 from hub.store.tables import deliveries
 
 # Not delivered, or maybe delivered: a cancellation finds out at the department, if need be.
@@ -21,7 +22,19 @@ CANCEL_HERE_OR_THERE = (DeliveryState.PENDING, DeliveryState.DEAD, DeliveryState
 # out their cache key on each execution (two thirds of a small statement's cost). An UPDATE
 # without .values() sets the columns its parameters name; the WHERE's parameters are b_*.
 _BY_ID = select(deliveries).where(deliveries.c.id == bindparam("b_id"))
-_BY_ID_LOCKED = _BY_ID.with_for_update()
+# What writing a job's outcome reads again first (hub.jobs.Work.write): the state and what an
+# outcome is a function of, not the payload, plan and times, which it would only decode.
+_STANDING = select(
+    deliveries.c.id,
+    deliveries.c.application_id,
+    deliveries.c.step,
+    deliveries.c.department,
+    deliveries.c.state,
+    deliveries.c.outputs,
+    deliveries.c.department_code,
+    deliveries.c.polls_unchanged,
+).where(deliveries.c.id == bindparam("b_id"))
+_STANDING_LOCKED = _STANDING.with_for_update()
 _UPDATE = deliveries.update().where(deliveries.c.id == bindparam("b_id"))
 _UPDATE_LEASED = _UPDATE.where(deliveries.c.locked_by == bindparam("b_worker"))
 
@@ -158,13 +171,18 @@ async def next_due(conn: AsyncConnection) -> datetime | None:
     return value
 
 
-async def get(
-    conn: AsyncConnection, delivery_id: str, *, for_update: bool = False
-) -> RowMapping | None:
-    """One delivery row; locked until the transaction ends, with for_update (on PostgreSQL)."""
-    locked = for_update and conn.dialect.name == "postgresql"
-    result = await conn.execute(_BY_ID_LOCKED if locked else _BY_ID, {"b_id": delivery_id})
+async def get(conn: AsyncConnection, delivery_id: str) -> RowMapping | None:
+    """One delivery row."""
+    result = await conn.execute(_BY_ID, {"b_id": delivery_id})
     return result.mappings().first()
+
+
+async def standing(conn: AsyncConnection, delivery_id: str) -> RowMapping | None:
+    """A delivery's identity, state, outputs, department code and unchanged polls, locked
+    until the transaction ends (on PostgreSQL), as an outcome is written from them."""
+    locked = conn.dialect.name == "postgresql"
+    query = _STANDING_LOCKED if locked else _STANDING
+    return (await conn.execute(query, {"b_id": delivery_id})).mappings().first()
 
 
 async def by_reference(conn: AsyncConnection, department: str, reference: str) -> RowMapping | None:
@@ -183,6 +201,35 @@ async def update_leased(
 ) -> bool:
     """Update a delivery only while this worker still holds its lease; False if it was lost."""
     result = await conn.execute(_UPDATE_LEASED, {**values, "b_id": delivery_id, "b_worker": worker})
+    return result.rowcount == 1
+
+
+_UPDATE_CALLABLE = {
+    probing: _UPDATE_LEASED.where(breaker_store.may_call(probing=probing))
+    for probing in (False, True)
+}
+
+
+async def update_if_callable(
+    conn: AsyncConnection,
+    delivery_id: str,
+    department: str,
+    worker: str,
+    values: Mapping[str, Any],
+    *,
+    probing: bool,
+) -> bool:
+    """update_leased, only if the delivery's department may be called now (not paused, its
+    breaker closed, or half open with this worker's probe when `probing`): a call's go-ahead
+    and its record in one statement. False if the lease was lost or the gate is shut; the
+    caller reads the gate to tell which."""
+    parameters = {
+        **values,
+        "b_id": delivery_id,
+        "b_worker": worker,
+        "b_department": department,
+    }
+    result = await conn.execute(_UPDATE_CALLABLE[probing], parameters)
     return result.rowcount == 1
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,10 +13,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hub.store import sqlite as inloop
+from hub.store.turns import Turns
 
 DEFAULT_URL = "sqlite:///var/hub.db"
 # Any fixed number works; it only has to be the same in every hub process.
@@ -55,39 +55,70 @@ def _sqlite_begin(connection: Connection) -> None:
         cursor.close()
 
 
-class _GatedConnection(AsyncConnection):
-    """A connection that holds its engine's gate from entering until leaving its block."""
+class _TurnConnection(AsyncConnection):
+    """A connection of a SQLite store: its use, from entering its block to leaving it, is one
+    turn at the store's one connection (hub.store.turns)."""
+
+    front = True
+    _has_turn = False
+
+    def _turns(self) -> Turns:
+        return cast(SQLiteEngine, self.engine).turns
 
     async def start(self, is_ctxmanager: bool = False) -> AsyncConnection:
-        gate = cast(GatedEngine, self.engine).gate
-        await gate.acquire()
+        await self._turns().take(front=self.front)
+        self._has_turn = True
         try:
             return await super().start(is_ctxmanager)
         except BaseException:
-            gate.release()
+            self._give_back()
             raise
 
-    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+    async def close(self) -> None:
+        """Close, and end the turn."""
         try:
-            await super().__aexit__(type_, value, traceback)
+            await super().close()
         finally:
-            cast(GatedEngine, self.engine).gate.release()
+            self._give_back()
+
+    def _give_back(self) -> None:
+        if self._has_turn:
+            self._has_turn = False
+            self._turns().give_back()
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if self.front and self.sync_engine.dialect.driver == inloop.DRIVER:
+            # SQLAlchemy closes in a task of its own, shielded, so that a cancelled caller
+            # cannot abandon a close halfway through its awaits. The in-loop driver's close
+            # never gives the loop away, so nothing can interrupt it: a request saves the task
+            # and the turns of the loop it costs. Delivery work keeps them, on purpose: that
+            # turn of the loop after each of its transactions is where waiting requests run.
+            # Measured with both closing at once: 34 → 38 applications/s, but a window's wait
+            # at 100 filings/s 8 → 70 ms (p50).
+            await self.close()
+        else:
+            await super().__aexit__(type_, value, traceback)
 
 
-class GatedEngine(AsyncEngine):
-    """The same engine (the same pool), for background work that must not crowd it: at most
-    `limit` of its connections are in use or waiting for the pool at once, so that the API's
-    requests queue behind at most that many, whatever the number of deliveries in flight.
+class _BackTurnConnection(_TurnConnection):
+    front = False
 
-    A library would do this as a pool with priorities; SQLAlchemy's pools are first come,
-    first served, hence this gate in front of one. Use it only as `async with`.
-    """
 
-    _connection_cls = _GatedConnection
+class SQLiteEngine(AsyncEngine):
+    """A SQLite store's engine: its one connection used in turns, the API's requests first."""
 
-    def __init__(self, engine: AsyncEngine, limit: int) -> None:
-        super().__init__(engine.sync_engine)
-        self.gate = asyncio.Semaphore(limit)
+    _connection_cls: type[AsyncConnection] = _TurnConnection
+
+    def __init__(self, sync_engine: Engine, turns: Turns | None = None) -> None:
+        super().__init__(sync_engine)
+        self.turns = turns or Turns()
+
+    def background(self) -> SQLiteEngine:
+        """The same store for delivery work (the dispatcher, the relay): its turns go after
+        those of every API request waiting, so that a filing waits behind at most one of them."""
+        engine = SQLiteEngine(self.sync_engine, self.turns)
+        engine._connection_cls = _BackTurnConnection
+        return engine
 
 
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
@@ -109,7 +140,7 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(parsed, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return engine
+        return SQLiteEngine(engine.sync_engine)
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(
             f"unsupported store {parsed.drivername!r}: use sqlite or postgresql+asyncpg"

@@ -1,0 +1,60 @@
+"""Turns at a SQLite store's one connection: the windows' requests before delivery work.
+
+SQLite has one writer, so each hub process keeps one connection to it, and everything the
+process does with the store takes turns at it. A window waiting to file must not queue behind
+the dispatcher's many transactions: a waiting request takes the next turn, delivery work the
+turns nobody at a window is waiting for. SQLAlchemy's pools serve first come, first served, and
+asyncio's locks neither have lanes nor stop a newcomer from taking a turn that was just given to
+a waiter that has not run yet, hence this small class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+
+class Turns:
+    """One connection's turns: the front lane's waiters (API requests) first, then the back
+    lane's (the dispatcher, the relay), each lane first come, first served. A turn given back is
+    handed straight to the next waiter, so no newcomer takes it in between."""
+
+    def __init__(self) -> None:
+        self._taken = False
+        self._lanes: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
+            deque(),
+            deque(),
+        )
+
+    @property
+    def taken(self) -> bool:
+        """Someone holds the turn."""
+        return self._taken
+
+    def waiting(self, *, front: bool) -> int:
+        """How many wait in a lane."""
+        return sum(not turn.done() for turn in self._lanes[0 if front else 1])
+
+    async def take(self, *, front: bool) -> None:
+        """Wait for a turn, in the front lane or the back one."""
+        if not self._taken:
+            self._taken = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._lanes[0 if front else 1].append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give_back()  # handed over just as the wait was cancelled: pass it on
+            raise
+
+    def give_back(self) -> None:
+        """End a turn: the next waiter's begins, or the connection is free."""
+        for lane in self._lanes:
+            while lane:
+                turn = lane.popleft()
+                if not turn.done():  # a cancelled wait is passed over
+                    turn.set_result(None)
+                    return
+        self._taken = False
