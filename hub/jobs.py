@@ -95,9 +95,9 @@ class Work:
         updated). True if the state changed: the caller wakes the dispatcher once committed.
 
         The delivery is read again (and locked) first: a callback may have moved it since it
-        was claimed. `values` may be a function of that current row (delivery_store.standing's
-        columns), for outcomes that must not
-        overwrite what arrived meanwhile; the event's old state is always the current one.
+        was claimed. `values` may be a function of that current row (the columns of
+        delivery_store.standing), for outcomes that must not overwrite what arrived meanwhile;
+        the event's old state is always the current one.
         """
         current = await delivery_store.standing(conn, row["id"])
         if current is None:

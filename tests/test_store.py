@@ -20,7 +20,7 @@ from hub.flow import settle
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store.engine import SQLiteEngine, create_engine, migrate, migration_status
-from hub.store.tables import deliveries
+from hub.store.tables import breakers, deliveries, department_pauses
 from hub.store.turns import Turns
 from hub.store.types import utcnow
 from tests.samples import CARD_APPLICATION, HOUSEHOLD_TRANSFER
@@ -344,3 +344,60 @@ async def test_a_retry_that_failed_again_goes_behind_the_other_retries(
                 attempts=1,
             )
     assert await claim(engine, "worker-a", 1) == [rows[1]["id"]]
+
+
+@pytest.mark.parametrize(
+    ("paused", "breaker", "probe_by", "probing", "goes"),
+    [
+        (False, None, None, False, True),  # never failed
+        (False, "closed", None, False, True),
+        (True, None, None, False, False),  # an operator paused the department
+        (True, "half_open", "w1", True, False),  # paused: not even the probe
+        (False, "open", None, False, False),
+        (False, "open", "w1", True, False),  # open, not yet half open: no probe either
+        (False, "half_open", "w1", True, True),  # this process's probe, with its delivery
+        (False, "half_open", "w1", False, False),  # its other deliveries wait for the probe
+        (False, "half_open", "w2", True, False),  # another process's probe
+        (False, "half_open", None, True, False),
+    ],
+)
+async def test_a_call_goes_ahead_only_while_its_department_may_be_called(
+    engine: AsyncEngine,
+    config: HubConfig,
+    paused: bool,
+    breaker: str | None,
+    probe_by: str | None,
+    probing: bool,
+    goes: bool,
+) -> None:
+    """The statement that records a call's start checks the pause and the breaker itself, as
+    the gate read before every call did; and the lease: another worker's update goes nowhere."""
+    await file_cards(engine, config, 1)
+    [delivery_id] = await claim(engine, "w1", 1)
+    now = utcnow()
+    async with engine.begin() as conn:
+        if paused:
+            await conn.execute(
+                department_pauses.insert().values(
+                    department="social_security", paused_at=now, paused_by="op", reason="test"
+                )
+            )
+        if breaker is not None:
+            await conn.execute(
+                breakers.insert().values(
+                    department="social_security",
+                    state=breaker,
+                    failures=0,
+                    probe_by=probe_by,
+                    changed_at=now,
+                )
+            )
+
+    async def update(worker: str) -> bool:
+        async with engine.begin() as conn:
+            return await delivery_store.update_if_callable(
+                conn, delivery_id, "social_security", worker, {"updated_at": now}, probing=probing
+            )
+
+    assert await update("w1") is goes
+    assert await update("w2") is False
