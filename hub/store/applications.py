@@ -70,7 +70,7 @@ async def steps_of(conn: AsyncConnection, application_id: str) -> list[RowMappin
     return list((await conn.execute(_STEPS, {"b_id": application_id})).mappings())
 
 
-_SNAPSHOT_COLUMNS = (
+_SNAPSHOTS = select(
     applications.c.id,
     applications.c.reference,
     applications.c.matter,
@@ -79,10 +79,7 @@ _SNAPSHOT_COLUMNS = (
     applications.c.statutory_due,
     applications.c.promised_due,
     applications.c.record,
-)
-_SNAPSHOTS = select(*_SNAPSHOT_COLUMNS).where(
-    applications.c.id.in_(bindparam("b_ids", expanding=True))
-)
+).where(applications.c.id.in_(bindparam("b_ids", expanding=True)))
 
 
 async def snapshots(conn: AsyncConnection, ids: Collection[str]) -> dict[str, dict[str, Any]]:
