@@ -212,6 +212,24 @@ async def test_a_turn_given_back_goes_to_the_waiter_not_to_a_newcomer() -> None:
     assert order[2:] == ["after"] and handed.cancelled() and not turns.taken
 
 
+async def test_a_wait_for_a_turn_that_never_comes_times_out() -> None:
+    """A block that waits for a second connection while it holds the one (a deadlock within
+    one process) fails with TimeoutError, as a pool's checkout would, instead of hanging; the
+    turn stays with its holder and the next one goes to whoever waits after."""
+    turns = Turns(timeout=0.05)
+    await turns.take(front=True)
+    with pytest.raises(TimeoutError):
+        await turns.take(front=True)
+    assert turns.taken and turns.waiting(front=True) == 0
+    later = asyncio.create_task(turns.take(front=False))
+    await asyncio.sleep(0)
+    turns.give_back()
+    await later
+    assert turns.taken
+    turns.give_back()
+    assert not turns.taken
+
+
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 async def test_a_claim_reads_due_work_by_index_in_the_order_it_takes_it(
     engine: AsyncEngine, config: HubConfig

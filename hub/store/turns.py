@@ -19,7 +19,11 @@ class Turns:
     lane's (the dispatcher, the relay), each lane first come, first served. A turn given back is
     handed straight to the next waiter, so no newcomer takes it in between."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        """Seconds a wait may last before TimeoutError (as a pool's checkout would): in one
+        process, a block holding the connection that waits for a second one, or for something
+        that waits for the first."""
         self._taken = False
         self._lanes: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
             deque(),
@@ -36,17 +40,18 @@ class Turns:
         return sum(not turn.done() for turn in self._lanes[0 if front else 1])
 
     async def take(self, *, front: bool) -> None:
-        """Wait for a turn, in the front lane or the back one."""
+        """Wait for a turn, in the front lane or the back one; TimeoutError after `timeout`."""
         if not self._taken:
             self._taken = True
             return
         turn = asyncio.get_running_loop().create_future()
         self._lanes[0 if front else 1].append(turn)
         try:
-            await turn
-        except asyncio.CancelledError:
+            async with asyncio.timeout(self.timeout):
+                await turn
+        except (asyncio.CancelledError, TimeoutError):
             if turn.done() and not turn.cancelled():
-                self.give_back()  # handed over just as the wait was cancelled: pass it on
+                self.give_back()  # handed over just as the wait ended: pass it on
             raise
 
     def give_back(self) -> None:
