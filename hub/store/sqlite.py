@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite.base import SQLiteExecutionContext
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 DRIVER = "inloop"
 
@@ -33,10 +34,12 @@ async def _done() -> None:
 
 
 def _yield_point() -> None:
-    # SQLAlchemy's async engine insists that a statement passes through the event loop at least
-    # once (its check against a sync driver used by mistake); a coroutine that is already done
-    # satisfies it without a turn of the loop.
-    await_only(_done())
+    # SQLAlchemy's async engine insists that a statement it runs in a greenlet passes through
+    # the event loop at least once (its check against a sync driver used by mistake); a
+    # coroutine that is already done satisfies it without a turn of the loop. A statement run
+    # outside a greenlet (hub.store.engine runs them so) has no such check.
+    if in_greenlet():
+        await_only(_done())
 
 
 class _Cursor:
