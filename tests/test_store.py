@@ -7,7 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import event, select, text
@@ -419,3 +419,34 @@ async def test_a_call_goes_ahead_only_while_its_department_may_be_called(
 
     assert await update("w1") is goes
     assert await update("w2") is False
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_sqlites_transactions_commit_roll_back_and_reconnect_without_greenlets(
+    engine: AsyncEngine,
+) -> None:
+    """The in-loop driver's connections are used directly (hub.store.engine): a block that
+    fails rolls back, a savepoint rolls back alone, a connection made anew after one was
+    invalidated works, and every block ends its turn."""
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+
+    async def insert_then_fail() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (1)"))
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        await insert_then_fail()
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t VALUES (2)"))
+        savepoint = conn.begin_nested()
+        await savepoint.start()
+        await conn.execute(text("INSERT INTO t VALUES (3)"))
+        await savepoint.rollback()
+    async with engine.connect() as conn:
+        await conn.invalidate()
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT n FROM t"))).scalars().all() == [2]
+        await conn.rollback()
+    assert not cast(SQLiteEngine, engine).turns.taken

@@ -14,7 +14,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
+from sqlalchemy.pool import QueuePool
 
 from hub.store import sqlite as inloop
 from hub.store.turns import Turns
@@ -55,9 +62,43 @@ def _sqlite_begin(connection: Connection) -> None:
         cursor.close()
 
 
+class _DirectTransaction(AsyncTransaction):
+    """A transaction of the in-loop driver, begun and ended directly (see _TurnConnection)."""
+
+    async def start(self, is_ctxmanager: bool = False) -> AsyncTransaction:
+        """Begin."""
+        connection = cast(Connection, self.connection.sync_connection)
+        begin = connection.begin_nested if self.nested else connection.begin
+        self.sync_transaction = self._assign_proxied(begin())
+        if is_ctxmanager:
+            self.sync_transaction.__enter__()
+        return self
+
+    async def commit(self) -> None:
+        """Commit."""
+        self._proxied.commit()
+
+    async def rollback(self) -> None:
+        """Roll back."""
+        self._proxied.rollback()
+
+    async def close(self) -> None:
+        """Close (rolling back what is not committed)."""
+        self._proxied.close()
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        self._proxied.__exit__(type_, value, traceback)
+
+
 class _TurnConnection(AsyncConnection):
     """A connection of a SQLite store: its use, from entering its block to leaving it, is one
-    turn at the store's one connection (hub.store.turns)."""
+    turn at the store's one connection (hub.store.turns).
+
+    With the in-loop driver it is also used directly. SQLAlchemy's async engine runs each
+    step (the pool's checkout, BEGIN, each statement, COMMIT, the return) in a greenlet of its
+    own, so that a driver may wait for the loop in the middle of it. The in-loop driver never
+    does, and within its turn the connection waits in the pool: the steps run as they are.
+    Measured: a statement 55 → 28 µs of CPU, an empty transaction 134 → 35 µs."""
 
     front = True
     _has_turn = False
@@ -65,11 +106,23 @@ class _TurnConnection(AsyncConnection):
     def _turns(self) -> Turns:
         return cast(SQLiteEngine, self.engine).turns
 
+    def _direct(self) -> bool:
+        return cast(SQLiteEngine, self.engine).direct
+
     async def start(self, is_ctxmanager: bool = False) -> AsyncConnection:
+        """Take a turn, then the connection."""
         await self._turns().take(front=self.front)
         self._has_turn = True
         try:
-            return await super().start(is_ctxmanager)
+            pool = self.sync_engine.pool
+            # A connection not yet made is made in a greenlet: the pool's first connect waits
+            # on an asyncio lock. One waiting in the pool is handed out as it is.
+            if not (self._direct() and isinstance(pool, QueuePool) and pool.checkedin()):
+                return await super().start(is_ctxmanager)
+            if self.sync_connection:
+                raise InvalidRequestError("connection is already started")
+            self.sync_connection = self._assign_proxied(self.sync_engine.connect())
+            return self
         except BaseException:
             self._give_back()
             raise
@@ -77,7 +130,10 @@ class _TurnConnection(AsyncConnection):
     async def close(self) -> None:
         """Close, and end the turn."""
         try:
-            await super().close()
+            if self._direct():
+                self._proxied.close()
+            else:
+                await super().close()
         finally:
             self._give_back()
 
@@ -86,6 +142,28 @@ class _TurnConnection(AsyncConnection):
             self._has_turn = False
             self._turns().give_back()
 
+    def begin(self) -> AsyncTransaction:
+        """A transaction."""
+        return _DirectTransaction(self) if self._direct() else super().begin()
+
+    def begin_nested(self) -> AsyncTransaction:
+        """A savepoint."""
+        return _DirectTransaction(self, nested=True) if self._direct() else super().begin_nested()
+
+    async def commit(self) -> None:
+        """Commit the transaction under way."""
+        if self._direct():
+            self._proxied.commit()
+        else:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        """Roll back the transaction under way."""
+        if self._direct():
+            self._proxied.rollback()
+        else:
+            await super().rollback()
+
     async def execute(
         self,
         statement: Any,
@@ -93,20 +171,13 @@ class _TurnConnection(AsyncConnection):
         *,
         execution_options: Any = None,
     ) -> Any:
-        """Run a statement; with the in-loop driver, directly."""
-        if self.sync_engine.dialect.driver != inloop.DRIVER or (
-            execution_options and execution_options.get("stream_results")
-        ):
+        """Run a statement."""
+        if not self._direct() or (execution_options and execution_options.get("stream_results")):
             return await super().execute(statement, parameters, execution_options=execution_options)
-        # The in-loop driver never waits for the loop, so the statement needs none of the
-        # greenlet SQLAlchemy runs it in to let a driver wait: that is 40 % of a short
-        # statement's cost here (measured: 55 → 28 µs).
-        return self.sync_connection.execute(  # type: ignore[union-attr]
-            statement, parameters, execution_options=execution_options
-        )
+        return self._proxied.execute(statement, parameters, execution_options=execution_options)
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        if self.front and self.sync_engine.dialect.driver == inloop.DRIVER:
+        if self.front and self._direct():
             # SQLAlchemy closes in a task of its own, shielded, so that a cancelled caller
             # cannot abandon a close halfway through its awaits. The in-loop driver's close
             # never gives the loop away, so nothing can interrupt it: a request saves the task
@@ -131,6 +202,8 @@ class SQLiteEngine(AsyncEngine):
     def __init__(self, sync_engine: Engine, turns: Turns | None = None) -> None:
         super().__init__(sync_engine)
         self.turns = turns or Turns()
+        self.direct = sync_engine.dialect.driver == inloop.DRIVER
+        """Its statements run without SQLAlchemy's greenlets (see _TurnConnection)."""
 
     def background(self) -> SQLiteEngine:
         """The same store for delivery work (the dispatcher, the relay): its turns go after
