@@ -98,7 +98,7 @@ class _TurnConnection(AsyncConnection):
     step (the pool's checkout, BEGIN, each statement, COMMIT, the return) in a greenlet of its
     own, so that a driver may wait for the loop in the middle of it. The in-loop driver never
     does, and within its turn the connection waits in the pool: the steps run as they are.
-    Measured: a statement 55 → 28 µs of CPU, an empty transaction 134 → 35 µs."""
+    Measured: a statement 55 → 28 µs of CPU, an empty transaction 134 → 49 µs."""
 
     front = True
     _has_turn = False
