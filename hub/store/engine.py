@@ -63,7 +63,8 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 class _DirectTransaction(AsyncTransaction):
-    """A transaction of the in-loop driver, begun and ended directly (see _TurnConnection)."""
+    """A transaction of the in-loop driver, begun and ended directly (see _TurnConnection); an
+    explicit commit() or rollback(), which the hub does not use, still goes the greenlet way."""
 
     async def start(self, is_ctxmanager: bool = False) -> AsyncTransaction:
         """Begin."""
@@ -73,18 +74,6 @@ class _DirectTransaction(AsyncTransaction):
         if is_ctxmanager:
             self.sync_transaction.__enter__()
         return self
-
-    async def commit(self) -> None:
-        """Commit."""
-        self._proxied.commit()
-
-    async def rollback(self) -> None:
-        """Roll back."""
-        self._proxied.rollback()
-
-    async def close(self) -> None:
-        """Close (rolling back what is not committed)."""
-        self._proxied.close()
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
         self._proxied.__exit__(type_, value, traceback)
@@ -149,20 +138,6 @@ class _TurnConnection(AsyncConnection):
     def begin_nested(self) -> AsyncTransaction:
         """A savepoint."""
         return _DirectTransaction(self, nested=True) if self._direct() else super().begin_nested()
-
-    async def commit(self) -> None:
-        """Commit the transaction under way."""
-        if self._direct():
-            self._proxied.commit()
-        else:
-            await super().commit()
-
-    async def rollback(self) -> None:
-        """Roll back the transaction under way."""
-        if self._direct():
-            self._proxied.rollback()
-        else:
-            await super().rollback()
 
     async def execute(
         self,
