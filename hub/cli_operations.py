@@ -62,7 +62,9 @@ def _row(row: Any) -> dict[str, Any]:
 @click.option("--until", help="Started before (ISO 8601 with offset).")
 @click.option("--min-duration-ms", type=float, help="Only calls at least this slow.")
 @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new calls as they are made.")
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing calls as they end, in the order they end."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, for machines.")
 def logs(
     store_url: str | None,
@@ -117,19 +119,58 @@ def logs(
         if table:
             echo_table(table)
 
-    async def work(engine: AsyncEngine) -> None:
-        async with engine.connect() as conn:
-            rows = list(reversed(await attempt_store.search(conn, limit=limit, **filters)))
-        show(rows, header=True)
-        last = rows[-1]["id"] if rows else 0
-        while follow:
+    # What a call's end decides: a call in flight cannot match these yet, so a tail asks for
+    # its calls without them and applies them to each call as it ends.
+    started = {k: v for k, v in filters.items() if k not in ("outcome", "error_code")}
+    started["min_duration_ms"] = None
+
+    def as_asked(row: Any) -> bool:
+        return (
+            (outcome is None or row["outcome"] == outcome)
+            and (error_code is None or row["error_code"] == error_code)
+            and (min_duration_ms is None or (row["duration_ms"] or 0) >= min_duration_ms)
+        )
+
+    async def tail(engine: AsyncEngine, last: int, waiting: set[int], listed: set[int]) -> None:
+        # Calls end out of order: a call in flight is asked after until it ends, where a cursor
+        # alone would pass it by as soon as a later call ended. `listed` ended before the list
+        # was read and were shown there.
+        while True:
             await asyncio.sleep(0.5)
             async with engine.connect() as conn:
-                rows = await attempt_store.search(conn, after_id=last, limit=1000, **filters)
-            rows = [r for r in rows if r["outcome"] is not None]  # shown once finished
-            if rows:
-                show(rows, header=False)
-                last = rows[-1]["id"]
+                ended = (
+                    await attempt_store.search(conn, ids=waiting, limit=len(waiting), **started)
+                    if waiting
+                    else []
+                )
+                new = await attempt_store.search(conn, after_id=last, limit=1000, **started)
+            if new:
+                last = new[-1]["id"]
+            done = [
+                r
+                for r in (*reversed(ended), *new)
+                if r["outcome"] is not None and r["id"] not in listed
+            ]
+            waiting -= {r["id"] for r in done}
+            waiting |= {r["id"] for r in new if r["outcome"] is None}
+            show([r for r in done if as_asked(r)], header=False)
+
+    async def work(engine: AsyncEngine) -> None:
+        async with engine.connect() as conn:
+            if follow:  # read before the list, so that no call ends unseen in between
+                newest = await attempt_store.search(conn, limit=1, **started)
+                last = newest[0]["id"] if newest else 0
+                waiting = {
+                    r["id"]
+                    for r in await attempt_store.search(
+                        conn, in_flight=True, before_id=last + 1, limit=10_000, **started
+                    )
+                }
+            rows = list(reversed(await attempt_store.search(conn, limit=limit, **filters)))
+        show(rows, header=True)
+        if follow:
+            listed = {r["id"] for r in rows if r["outcome"] is not None}
+            await tail(engine, last, waiting - listed, listed)
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow
         asyncio.run(with_engine(store_url, work))

@@ -12,7 +12,9 @@ from collections import Counter
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, func, select, update
 
+from hub.store import attempts as attempt_store
 from hub.store.tables import attempts, audit_log
+from hub.store.types import utcnow
 from tests.conftest import OPERATOR, TAX_IT, HubDriver, SimulatorControl, by_step, hub_command
 from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION
 
@@ -211,9 +213,70 @@ async def test_hub_logs_and_departments_from_the_shell(
     try:
         assert follow.stdout is not None
         await asyncio.wait_for(follow.stdout.readline(), 30)  # the newest call so far
-        await hub.delivered(await hub.submit(CARD_APPLICATION))
-        fresh = json.loads(await asyncio.wait_for(follow.stdout.readline(), 30))
-        assert fresh["department"] == "social_security" and fresh["outcome"] == "accepted"
+        second = await hub.submit(CARD_APPLICATION)
+        await hub.delivered(second)
+        # The first application's status queries may end in between: read up to the new send.
+        while True:
+            fresh = json.loads(await asyncio.wait_for(follow.stdout.readline(), 30))
+            if fresh["application_id"] == second:
+                break
+        assert fresh["department"] == "social_security"
+        assert (fresh["kind"], fresh["outcome"]) == ("submit", "accepted")
+    finally:
+        follow.send_signal(signal.SIGINT)
+        await follow.wait()
+
+
+async def test_hub_logs_follow_shows_a_slow_call_when_it_ends(
+    hub: HubDriver, store_url: str
+) -> None:
+    """`hub logs -f` shows a call that ends after a later one did, and applies --outcome to
+    each call as it ends."""
+    application_id = await hub.submit(CARD_APPLICATION)
+    [delivery] = (await hub.delivered(application_id))["deliveries"]
+    follow = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "logs",
+        "--follow",
+        "--json",
+        "--outcome",
+        "transient",
+        env={**os.environ, "HUB_STORE_URL": store_url},
+        stdout=asyncio.subprocess.PIPE,
+    )
+
+    async def begin(number: int) -> int:
+        async with hub.hub.engine.begin() as conn:
+            return await attempt_store.begin(
+                conn,
+                {
+                    "delivery_id": delivery["id"],
+                    "application_id": application_id,
+                    "department": "social_security",
+                    "kind": "query",
+                    "number": number,
+                    "worker": "test",
+                    "started_at": utcnow(),
+                },
+            )
+
+    async def end(attempt_id: int, outcome: str) -> None:
+        async with hub.hub.engine.begin() as conn:
+            await attempt_store.finish(conn, attempt_id, {"outcome": outcome, "duration_ms": 5.0})
+
+    async def shown() -> int:
+        assert follow.stdout is not None
+        return int(json.loads(await asyncio.wait_for(follow.stdout.readline(), 30))["id"])
+
+    try:
+        slow, answered, quick = await begin(91), await begin(92), await begin(93)
+        await end(answered, "answered")
+        await end(quick, "transient")
+        assert await shown() == quick  # the tail has passed the slow call, still in flight
+        await end(slow, "transient")
+        assert await shown() == slow
     finally:
         follow.send_signal(signal.SIGINT)
         await follow.wait()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -57,13 +57,20 @@ async def search(
     min_duration_ms: float | None = None,
     before_id: int | None = None,
     after_id: int | None = None,
+    ids: Collection[int] | None = None,
+    in_flight: bool = False,
     limit: int = 100,
 ) -> list[RowMapping]:
     """Sync-log rows matching the filters: newest first below a cursor, or oldest first above one
-    (to follow the log as it grows)."""
+    (to follow the log as it grows); `ids` reads only those rows, `in_flight` only calls that
+    have not ended."""
     query = select(attempts, deliveries.c.delivery_key, deliveries.c.step).join(
         deliveries, deliveries.c.id == attempts.c.delivery_id
     )
+    if ids is not None:
+        query = query.where(attempts.c.id.in_(ids))
+    if in_flight:
+        query = query.where(attempts.c.outcome.is_(None))
     if application_id:
         query = query.where(attempts.c.application_id == application_id)
     if delivery_key:
