@@ -8,13 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub import audit
 from hub.delivery import DeliveryState
+from hub.store.lean import lean
 from hub.store.tables import deliveries, department_pauses
 from hub.store.types import utcnow
+
+_PAUSES = lean(select(department_pauses))  # read by every claim round
 
 
 async def paused(conn: AsyncConnection) -> dict[str, RowMapping]:
     """The paused departments, with who paused them, when and why."""
-    rows = await conn.execute(select(department_pauses))
+    rows = await conn.execute(_PAUSES)
     return {row["department"]: row for row in rows.mappings()}
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.lean import lean
 from hub.store.tables import applications, attempts, deliveries
 
 FINAL_STATUSES = ("approved", "rejected", "cancelled")
@@ -17,14 +18,16 @@ FINAL_STATUSES = ("approved", "rejected", "cancelled")
 
 # What moving an application on reads and writes after each of its deliveries changed, built
 # once (see hub.store.deliveries), and without the record and payloads it does not need.
-_STANDING = select(
-    applications.c.status,
-    applications.c.clock_stopped_at,
-    applications.c.statutory_due,
-    applications.c.promised_due,
-).where(applications.c.id == bindparam("b_id"))
+_STANDING = lean(
+    select(
+        applications.c.status,
+        applications.c.clock_stopped_at,
+        applications.c.statutory_due,
+        applications.c.promised_due,
+    ).where(applications.c.id == bindparam("b_id"))
+)
 _STANDING_LOCKED = _STANDING.with_for_update()
-_STEPS = (
+_STEPS = lean(
     select(
         deliveries.c.id,
         deliveries.c.application_id,
@@ -38,7 +41,8 @@ _STEPS = (
     .where(deliveries.c.application_id == bindparam("b_id"))
     .order_by(deliveries.c.created_at, deliveries.c.id)
 )
-_UPDATE = applications.update().where(applications.c.id == bindparam("b_id"))
+_UPDATE = lean(applications.update().where(applications.c.id == bindparam("b_id")))
+_RECORD = lean(select(applications.c.record).where(applications.c.id == bindparam("b_id")))
 
 
 async def insert_application(
@@ -93,9 +97,7 @@ async def snapshots(conn: AsyncConnection, ids: Collection[str]) -> dict[str, di
 
 async def record_of(conn: AsyncConnection, application_id: str) -> dict[str, Any] | None:
     """An application's record alone (the rest of its row is not needed to build a payload)."""
-    result = await conn.execute(
-        select(applications.c.record).where(applications.c.id == application_id)
-    )
+    result = await conn.execute(_RECORD, {"b_id": application_id})
     record: dict[str, Any] | None = result.scalar_one_or_none()
     return record
 

@@ -10,11 +10,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.lean import lean
 from hub.store.tables import attempts, deliveries
 
 # Built once (see hub.store.deliveries): two of them per department call.
-_BEGIN = attempts.insert()
-_FINISH = attempts.update().where(attempts.c.id == bindparam("b_id"))
+_BEGIN = lean(attempts.insert())
+_FINISH = lean(attempts.update().where(attempts.c.id == bindparam("b_id")))
 
 
 async def begin(conn: AsyncConnection, values: Mapping[str, Any]) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.lean import lean
 from hub.store.tables import breakers, department_pauses
 
 
@@ -42,11 +43,14 @@ class Gate:
 
 _DEPARTMENT: BindParameter[str] = bindparam("b_department")
 # One statement, built once, read before every call (see hub.store.deliveries).
-_GATE = select(
-    exists().where(department_pauses.c.department == _DEPARTMENT).label("paused"),
-    select(breakers.c.state).where(breakers.c.department == _DEPARTMENT).scalar_subquery(),
-    select(breakers.c.probe_by).where(breakers.c.department == _DEPARTMENT).scalar_subquery(),
+_GATE = lean(
+    select(
+        exists().where(department_pauses.c.department == _DEPARTMENT).label("paused"),
+        select(breakers.c.state).where(breakers.c.department == _DEPARTMENT).scalar_subquery(),
+        select(breakers.c.probe_by).where(breakers.c.department == _DEPARTMENT).scalar_subquery(),
+    )
 )
+_ALL = lean(select(breakers))  # read by every claim round
 
 
 _CLOSED = ~exists().where(
@@ -76,7 +80,7 @@ async def gate(conn: AsyncConnection, department: str) -> Gate:
 
 async def all_breakers(conn: AsyncConnection) -> dict[str, RowMapping]:
     """Every department's breaker row (a department never failed has none: it is closed)."""
-    result = await conn.execute(select(breakers))
+    result = await conn.execute(_ALL)
     return {row["department"]: row for row in result.mappings()}
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.delivery import UNDECIDED, DeliveryState
 from hub.store import breakers as breaker_store
+from hub.store.lean import lean
 from hub.store.tables import deliveries
 
 # Not delivered, or maybe delivered: a cancellation finds out at the department, if need be.
@@ -21,21 +22,23 @@ CANCEL_HERE_OR_THERE = (DeliveryState.PENDING, DeliveryState.DEAD, DeliveryState
 # The statements run on every call, built once: SQLAlchemy then skips building them and working
 # out their cache key on each execution (two thirds of a small statement's cost). An UPDATE
 # without .values() sets the columns its parameters name; the WHERE's parameters are b_*.
-_BY_ID = select(deliveries).where(deliveries.c.id == bindparam("b_id"))
+_BY_ID = lean(select(deliveries).where(deliveries.c.id == bindparam("b_id")))
 # What writing a job's outcome reads again first (hub.jobs.Work.write): the state and what an
 # outcome is a function of, not the payload, plan and times, which it would only decode.
-_STANDING = select(
-    deliveries.c.id,
-    deliveries.c.application_id,
-    deliveries.c.step,
-    deliveries.c.department,
-    deliveries.c.state,
-    deliveries.c.outputs,
-    deliveries.c.department_code,
-    deliveries.c.polls_unchanged,
-).where(deliveries.c.id == bindparam("b_id"))
+_STANDING = lean(
+    select(
+        deliveries.c.id,
+        deliveries.c.application_id,
+        deliveries.c.step,
+        deliveries.c.department,
+        deliveries.c.state,
+        deliveries.c.outputs,
+        deliveries.c.department_code,
+        deliveries.c.polls_unchanged,
+    ).where(deliveries.c.id == bindparam("b_id"))
+)
 _STANDING_LOCKED = _STANDING.with_for_update()
-_UPDATE = deliveries.update().where(deliveries.c.id == bindparam("b_id"))
+_UPDATE = lean(deliveries.update().where(deliveries.c.id == bindparam("b_id")))
 _UPDATE_LEASED = _UPDATE.where(deliveries.c.locked_by == bindparam("b_worker"))
 
 
@@ -68,7 +71,7 @@ def _due_work(waiting_since: Any, due: Any) -> Any:
     opening hours). A retry waits from its next_attempt_at, so one that failed again goes
     behind the others instead of being taken again and again (a breaker's probe)."""
     order = (waiting_since,) if waiting_since is _d.created_at else (waiting_since, _d.created_at)
-    return (
+    return lean(
         select(_d.id, _d.created_at)
         .where(_d.department == _DEPARTMENT, due, _UNLEASED)
         .order_by(*order)
@@ -82,8 +85,8 @@ def _due_work(waiting_since: Any, due: Any) -> Any:
 # of an early filing does not wait behind a backlog of later ones.
 _DUE_KINDS = tuple(_due_work(waiting_since, due) for waiting_since, due in _WORK_KINDS)
 _DUE_KINDS_LOCKED = tuple(query.with_for_update(skip_locked=True) for query in _DUE_KINDS)
-_ANY_DUE = select(or_(*(exists(query.limit(None).order_by(None)) for query in _DUE_KINDS)))
-_LEASES_HELD = (
+_ANY_DUE = lean(select(or_(*(exists(query.limit(None).order_by(None)) for query in _DUE_KINDS))))
+_LEASES_HELD = lean(
     select(func.count())
     .select_from(deliveries)
     .where(_d.department == _DEPARTMENT, _d.locked_until >= _NOW)

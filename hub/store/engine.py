@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import QueuePool
 
 from hub.store import sqlite as inloop
+from hub.store.lean import LeanStatements
 from hub.store.turns import Turns
 
 DEFAULT_URL = "sqlite:///var/hub.db"
@@ -149,6 +150,10 @@ class _TurnConnection(AsyncConnection):
         """Run a statement."""
         if not self._direct() or (execution_options and execution_options.get("stream_results")):
             return await super().execute(statement, parameters, execution_options=execution_options)
+        if not execution_options:
+            result = cast(SQLiteEngine, self.engine).lean.run(self._proxied, statement, parameters)
+            if result is not None:
+                return result
         return self._proxied.execute(statement, parameters, execution_options=execution_options)
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
@@ -179,11 +184,14 @@ class SQLiteEngine(AsyncEngine):
         self.turns = turns or Turns()
         self.direct = sync_engine.dialect.driver == inloop.DRIVER
         """Its statements run without SQLAlchemy's greenlets (see _TurnConnection)."""
+        self.lean = LeanStatements()
+        """Runs the statements marked lean, when direct (hub.store.lean)."""
 
     def background(self) -> SQLiteEngine:
         """The same store for delivery work (the dispatcher, the relay): its turns go after
         those of every API request waiting, so that a filing waits behind at most one of them."""
         engine = SQLiteEngine(self.sync_engine, self.turns)
+        engine.lean = self.lean
         engine._connection_cls = _BackTurnConnection
         return engine
 

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.lean import lean
 from hub.store.tables import status_events
 
-_INSERT = status_events.insert()  # built once (see hub.store.deliveries)
+_INSERT = lean(status_events.insert())  # built once (see hub.store.deliveries)
 
 
 async def delivery_changed(
