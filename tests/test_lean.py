@@ -14,7 +14,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import maintenance
-from hub.applications import file_application
+from hub.applications import file_application, new_id
 from hub.config import HubConfig
 from hub.delivery import DeliveryState
 from hub.store import applications as app_store
@@ -192,3 +192,32 @@ async def test_a_lean_statement_fails_as_sqlalchemy_would_and_changes_nothing(
             await conn.execute(delivery_store._BY_ID, {})
     async with engine.connect() as conn:
         assert await attempt_store.search(conn) == []
+
+
+async def test_a_filing_is_written_lean_with_its_columns_defaults(
+    engine: AsyncEngine, config: HubConfig
+) -> None:
+    """A filing's inserts run lean, its deliveries as one executemany, and the columns it does
+    not name get their declared defaults, as SQLAlchemy would give them."""
+    filed = await file_application(engine, config, None, HOUSEHOLD_TRANSFER, idempotency_key="k")
+    with watched(engine):
+        async with engine.connect() as conn:
+            application = await app_store.get_application(conn, filed.id)
+            steps = await app_store.deliveries_of(conn, filed.id)
+            found = await app_store.by_idempotency_key(conn, "k")
+    assert application is not None and found is not None and found["id"] == filed.id
+    assert application["record_version"] == 1
+    assert len(steps) > 1
+    assert {(s["retry_base"], s["polls_unchanged"], s["corrections"]) for s in steps} == {(0, 0, 0)}
+    copies = [
+        {k: v for k, v in s.items() if k not in ("retry_base", "polls_unchanged", "corrections")}
+        | {"id": new_id(), "delivery_key": new_id()}
+        for s in steps
+    ]
+    async with engine.begin() as conn:
+        result: Any = await conn.execute(app_store._INSERT_DELIVERIES, copies)
+    assert isinstance(result, LeanResult) and result.rowcount == len(steps)
+    async with engine.connect() as conn:
+        again = await app_store.deliveries_of(conn, filed.id)
+    assert sorted(s["step"] for s in again) == sorted([s["step"] for s in steps] * 2)
+    assert {(s["retry_base"], s["polls_unchanged"], s["corrections"]) for s in again} == {(0, 0, 0)}

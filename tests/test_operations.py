@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sys
 from collections import Counter
 
@@ -225,8 +224,10 @@ async def test_hub_logs_and_departments_from_the_shell(
         assert fresh["department"] == "social_security"
         assert (fresh["kind"], fresh["outcome"]) == ("submit", "accepted")
     finally:
-        follow.send_signal(signal.SIGINT)
-        await follow.wait()
+        # SIGTERM, not Ctrl-C's SIGINT: a test run started in the background by a
+        # non-interactive shell starts its children with SIGINT ignored.
+        follow.terminate()
+        await asyncio.wait_for(follow.wait(), 30)
 
 
 async def test_hub_logs_follow_shows_a_slow_call_when_it_ends(
@@ -280,5 +281,7 @@ async def test_hub_logs_follow_shows_a_slow_call_when_it_ends(
         await end(slow, "transient")
         assert await shown() == slow
     finally:
-        follow.send_signal(signal.SIGINT)
-        await follow.wait()
+        # SIGTERM, not Ctrl-C's SIGINT: a test run started in the background by a
+        # non-interactive shell starts its children with SIGINT ignored.
+        follow.terminate()
+        await asyncio.wait_for(follow.wait(), 30)

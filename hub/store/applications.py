@@ -43,6 +43,12 @@ _STEPS = lean(
 )
 _UPDATE = lean(applications.update().where(applications.c.id == bindparam("b_id")))
 _RECORD = lean(select(applications.c.record).where(applications.c.id == bindparam("b_id")))
+# A filing's own statements, built once likewise.
+_INSERT = lean(applications.insert())
+_INSERT_DELIVERIES = lean(deliveries.insert())
+_BY_IDEMPOTENCY_KEY = lean(
+    select(applications).where(applications.c.idempotency_key == bindparam("b_key"))
+)
 
 
 async def insert_application(
@@ -51,8 +57,8 @@ async def insert_application(
     planned: Sequence[dict[str, Any]],
 ) -> None:
     """Write an application and one delivery per step; the caller's transaction makes it atomic."""
-    await conn.execute(applications.insert().values(**application))
-    await conn.execute(deliveries.insert(), list(planned))
+    await conn.execute(_INSERT, application)
+    await conn.execute(_INSERT_DELIVERIES, list(planned))
 
 
 async def get_application(conn: AsyncConnection, application_id: str) -> RowMapping | None:
@@ -131,7 +137,7 @@ async def set_status(
 
 async def by_idempotency_key(conn: AsyncConnection, key: str) -> RowMapping | None:
     """The application filed under an idempotency key."""
-    result = await conn.execute(select(applications).where(applications.c.idempotency_key == key))
+    result = await conn.execute(_BY_IDEMPOTENCY_KEY, {"b_key": key})
     return result.mappings().first()
 
 

@@ -7,9 +7,10 @@ quarter of the hub's CPU under load (docs/performance.md). A statement marked wi
 compiled by SQLAlchemy once per set of parameter names and then run on the in-loop driver's
 connection (hub.store.sqlite), with SQLAlchemy's own type processing of parameters and columns.
 
-What this leaves out, it leaves to SQLAlchemy: a statement with Python-side defaults, RETURNING,
-expanding parameters given by the caller, a parameter list (executemany), and every statement
-while anything listens to statement events. On PostgreSQL, marking a statement changes nothing.
+What this leaves out, it leaves to SQLAlchemy: Python-side defaults other than constants,
+RETURNING, expanding parameters given by the caller, a list of parameter sets that name
+different columns, and every statement while anything listens to statement events. On
+PostgreSQL, marking a statement changes nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +57,14 @@ class _Plan:
     results: tuple[_Processor, ...] | None  # a SELECT's column processors
     primary_key: str | None  # an INSERT's integer key, read from lastrowid when not given
 
+    def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments for one set of parameters, processed by their types."""
+        values = {**self.fixed, **parameters} if self.fixed else parameters
+        return [
+            values[name] if process is None else process(values[name])
+            for name, process in zip(self.names, self.processors, strict=True)
+        ]
+
 
 def _processor(type_: TypeEngine[Any], dialect: Dialect) -> _Processor:
     return type_.dialect_impl(dialect).bind_processor(dialect)
@@ -72,17 +81,22 @@ def _plan(statement: Executable, keys: frozenset[str], dialect: Dialect) -> _Pla
     compiled: Any = cast(Any, statement).compile(dialect=dialect, column_keys=sorted(keys))
     if (
         not compiled.positional
-        or compiled.insert_prefetch
-        or compiled.update_prefetch
         or getattr(compiled, "postfetch", None)
         or compiled.effective_returning
     ):
+        return None
+    defaults = {}  # columns not given whose default is a constant (a callable's is not)
+    for column in compiled.insert_prefetch:
+        if column.default is None or not column.default.is_scalar:
+            return None
+        defaults[column.key] = column.default.arg
+    if compiled.update_prefetch:
         return None
     binds = compiled.binds
     if any(b.callable is not None or (b.expanding and name in keys) for name, b in binds.items()):
         return None
     try:
-        state = compiled.construct_expanded_state(dict.fromkeys(keys))
+        state = compiled.construct_expanded_state({**dict.fromkeys(keys), **defaults})
     except (StatementError, InvalidRequestError):  # a parameter not given: SQLAlchemy says so
         return None
     base = {part: name for name, parts in state.parameter_expansion.items() for part in parts}
@@ -121,10 +135,15 @@ class LeanStatements:
         """Run the statement if it is lean and can run so; None where SQLAlchemy must."""
         if not isinstance(statement, Executable) or not statement.get_execution_options().get(LEAN):
             return None
+        many: list[dict[str, Any]] | None = None
         if parameters is None:
             parameters = {}
+        elif isinstance(parameters, list):  # one statement, run once per set (executemany)
+            if not parameters or not all(isinstance(p, dict) for p in parameters):
+                return None
+            many, parameters = parameters, parameters[0]
         elif not isinstance(parameters, dict):
-            return None  # a list of parameter sets
+            return None
         watch = connection.dispatch
         if (
             watch.before_execute
@@ -134,6 +153,8 @@ class LeanStatements:
         ):
             return None  # someone watches the statements (a test, a tracer): show them
         given = frozenset(parameters)
+        if many is not None and any(frozenset(p) != given for p in many):
+            return None
         key = (id(statement), given)
         known = self._plans.get(key)
         if known is None or known[0] is not statement:
@@ -144,15 +165,14 @@ class LeanStatements:
             return None
         if not connection.in_transaction():
             connection.begin()  # as SQLAlchemy's autobegin would: BEGIN IMMEDIATE (engine.py)
-        values = {**plan.fixed, **parameters} if plan.fixed else parameters
-        arguments = [
-            values[name] if process is None else process(values[name])
-            for name, process in zip(plan.names, plan.processors, strict=True)
-        ]
+        arguments = [plan.arguments(p) for p in many] if many else plan.arguments(parameters)
         driver: Any = connection.connection.dbapi_connection
         cursor = driver.cursor()
         try:
-            cursor.execute(plan.sql, arguments)
+            if many:
+                cursor.executemany(plan.sql, arguments)
+            else:
+                cursor.execute(plan.sql, arguments)
             rows = cursor.fetchall()
         except sqlite3.Error as error:
             raise DBAPIError.instance(
@@ -173,7 +193,7 @@ class LeanStatements:
                 for raw in rows
             ]
         primary_key = None
-        if plan.primary_key is not None:
+        if plan.primary_key is not None and many is None:
             value = parameters.get(plan.primary_key)
             primary_key = (cursor.lastrowid if value is None else value,)
         return LeanResult(keys, rows, cursor.rowcount, primary_key)
