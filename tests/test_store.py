@@ -450,3 +450,24 @@ async def test_sqlites_transactions_commit_roll_back_and_reconnect_without_green
         assert (await conn.execute(text("SELECT n FROM t"))).scalars().all() == [2]
         await conn.rollback()
     assert not cast(SQLiteEngine, engine).turns.taken
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_sqlites_one_connection_is_kept_between_turns_with_nothing_left_begun(
+    engine: AsyncEngine,
+) -> None:
+    """Each turn gets the same connection, with no transaction left from the turn before (a
+    read's would hold SQLite's checkpoints back); disposing of the engine gives it back."""
+    store = cast(SQLiteEngine, engine)
+    async with engine.connect() as conn:
+        await conn.execute(select(deliveries.c.id))
+        first = conn.sync_connection
+        assert first is not None and first.in_transaction()
+    assert not first.in_transaction()
+    async with store.background().begin() as conn:
+        assert conn.sync_connection is first
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    assert not first.in_transaction() and not first.closed
+    await engine.dispose()
+    given_back: Any = first  # mypy holds on to the `not closed` asserted above
+    assert given_back.closed and cast(Any, store.sync_engine.pool).checkedout() == 0
