@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, func, select, update
@@ -199,35 +202,42 @@ async def test_hub_logs_and_departments_from_the_shell(
     assert {c["department"] for c in calls} == {"social_security"}
     table = await hub_command(env, "departments")
     assert table.returncode == 0 and "social_security" in table.stdout and "serving" in table.stdout
-    follow = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hub.cli",
-        "logs",
-        "--follow",
-        "--json",
-        "--limit",
-        "1",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert follow.stdout is not None
-        await asyncio.wait_for(follow.stdout.readline(), 30)  # the newest call so far
+    async with following(env, "--limit", "1") as next_call:
+        await next_call()  # the newest call so far
         second = await hub.submit(CARD_APPLICATION)
         await hub.delivered(second)
         # The first application's status queries may end in between: read up to the new send.
-        while True:
-            fresh = json.loads(await asyncio.wait_for(follow.stdout.readline(), 30))
-            if fresh["application_id"] == second:
-                break
-        assert fresh["department"] == "social_security"
-        assert (fresh["kind"], fresh["outcome"]) == ("submit", "accepted")
+        while (fresh := await next_call())["application_id"] != second:
+            pass
+    assert fresh["department"] == "social_security"
+    assert (fresh["kind"], fresh["outcome"]) == ("submit", "accepted")
+
+
+@contextlib.asynccontextmanager
+async def following(
+    env: dict[str, str], *args: str
+) -> AsyncIterator[Callable[[], Awaitable[dict[str, Any]]]]:
+    """`hub logs --follow --json ARGS…` running; gives a function that reads its next call."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "hub.cli", "logs", "--follow", "--json", *args),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    stdout = process.stdout
+
+    async def next_call() -> dict[str, Any]:
+        call: dict[str, Any] = json.loads(await asyncio.wait_for(stdout.readline(), 30))
+        return call
+
+    try:
+        yield next_call
     finally:
         # SIGTERM, not Ctrl-C's SIGINT: a test run started in the background by a
         # non-interactive shell starts its children with SIGINT ignored.
-        follow.terminate()
-        await asyncio.wait_for(follow.wait(), 30)
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
 
 
 async def test_hub_logs_follow_shows_a_slow_call_when_it_ends(
@@ -237,18 +247,6 @@ async def test_hub_logs_follow_shows_a_slow_call_when_it_ends(
     each call as it ends."""
     application_id = await hub.submit(CARD_APPLICATION)
     [delivery] = (await hub.delivered(application_id))["deliveries"]
-    follow = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hub.cli",
-        "logs",
-        "--follow",
-        "--json",
-        "--outcome",
-        "transient",
-        env={**os.environ, "HUB_STORE_URL": store_url},
-        stdout=asyncio.subprocess.PIPE,
-    )
 
     async def begin(number: int) -> int:
         async with hub.hub.engine.begin() as conn:
@@ -269,19 +267,12 @@ async def test_hub_logs_follow_shows_a_slow_call_when_it_ends(
         async with hub.hub.engine.begin() as conn:
             await attempt_store.finish(conn, attempt_id, {"outcome": outcome, "duration_ms": 5.0})
 
-    async def shown() -> int:
-        assert follow.stdout is not None
-        return int(json.loads(await asyncio.wait_for(follow.stdout.readline(), 30))["id"])
-
-    try:
+    env = {**os.environ, "HUB_STORE_URL": store_url}
+    async with following(env, "--outcome", "transient") as next_call:
         slow, answered, quick = await begin(91), await begin(92), await begin(93)
         await end(answered, "answered")
         await end(quick, "transient")
-        assert await shown() == quick  # the tail has passed the slow call, still in flight
+        # The tail has passed the slow call, still in flight.
+        assert (await next_call())["id"] == quick
         await end(slow, "transient")
-        assert await shown() == slow
-    finally:
-        # SIGTERM, not Ctrl-C's SIGINT: a test run started in the background by a
-        # non-interactive shell starts its children with SIGINT ignored.
-        follow.terminate()
-        await asyncio.wait_for(follow.wait(), 30)
+        assert (await next_call())["id"] == slow

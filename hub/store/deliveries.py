@@ -20,8 +20,9 @@ from hub.store.tables import deliveries
 CANCEL_HERE_OR_THERE = (DeliveryState.PENDING, DeliveryState.DEAD, DeliveryState.FAILED)
 
 # The statements run on every call, built once: SQLAlchemy then skips building them and working
-# out their cache key on each execution (two thirds of a small statement's cost). An UPDATE
-# without .values() sets the columns its parameters name; the WHERE's parameters are b_*.
+# out their cache key on each execution (two thirds of a small statement's cost), and on SQLite,
+# marked lean, they skip its execution machinery too (hub.store.lean). An UPDATE without
+# .values() sets the columns its parameters name; the WHERE's parameters are b_*.
 _BY_ID = lean(select(deliveries).where(deliveries.c.id == bindparam("b_id")))
 # What writing a job's outcome reads again first (hub.jobs.Work.write): the state and what an
 # outcome is a function of, not the payload, plan and times, which it would only decode.
