@@ -121,8 +121,8 @@ def logs(
 
     # What a call's end decides: a call in flight cannot match these yet, so a tail asks for
     # its calls without them and applies them to each call as it ends.
-    started = {k: v for k, v in filters.items() if k not in ("outcome", "error_code")}
-    started["min_duration_ms"] = None
+    ended = ("outcome", "error_code", "min_duration_ms")
+    started = {k: v for k, v in filters.items() if k not in ended}
 
     def as_asked(row: Any) -> bool:
         return (
