@@ -45,6 +45,14 @@ def new_id() -> str:
     return str(ULID())
 
 
+class AlreadyFiled(Exception):
+    """The idempotency key of a filing names an application already filed; nothing was stored."""
+
+    def __init__(self, existing: RowMapping) -> None:
+        super().__init__(existing["id"])
+        self.existing = existing
+
+
 @dataclass(frozen=True, slots=True)
 class Filed:
     """An application as committed: what the applicant's receipt shows."""
@@ -67,9 +75,9 @@ async def file_application(
 ) -> Filed:
     """Validate and store an application with one delivery per step, atomically.
 
-    Raises ValidationProblem (nothing stored) for bad input, and IntegrityError when another
-    filing holds the idempotency key. When it returns, the application is committed: only then
-    may it be acknowledged.
+    Raises ValidationProblem (nothing stored) for bad input, AlreadyFiled when an application
+    holds the idempotency key, and IntegrityError when another filing took the key meanwhile.
+    When it returns, the application is committed: only then may it be acknowledged.
     """
     record = normalize_application(data, config.catalog, plugins)
     matter = config.catalog[record.matter]
@@ -99,6 +107,12 @@ async def file_application(
             }
         )
     async with engine.begin() as conn:
+        # The key is looked up by the transaction that would store it: one turn at the store
+        # for a window's filing, not two.
+        if idempotency_key is not None:
+            existing = await app_store.by_idempotency_key(conn, idempotency_key)
+            if existing is not None:
+                raise AlreadyFiled(existing)
         await app_store.insert_application(
             conn,
             {

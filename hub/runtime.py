@@ -20,6 +20,7 @@ from hub.metrics import Metrics
 from hub.plugins import Plugins, make_plugin_manager
 from hub.registry import build_adapters, check_adapters
 from hub.relay import Relay
+from hub.store.checkpoints import checkpoint_in_background
 from hub.store.engine import SQLiteEngine, create_engine, migrate
 
 log = structlog.get_logger("hub.runtime")
@@ -70,8 +71,10 @@ def hub_context(
             if isinstance(engine, SQLiteEngine)
             else create_engine(options.store_url)
         )
+        checkpointer = None
         try:
             await migrate(engine)
+            checkpointer = await checkpoint_in_background(engine)
             plugins = Plugins(make_plugin_manager(options.plugins))
             infos = plugins.adapters()
             problems = check_adapters(config, infos)
@@ -112,6 +115,8 @@ def hub_context(
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
         finally:
+            if checkpointer is not None:
+                await asyncio.to_thread(checkpointer.stop)
             if work_engine.sync_engine is not engine.sync_engine:
                 await work_engine.dispose()
             await engine.dispose()

@@ -212,6 +212,19 @@ async def test_same_idempotency_key_with_another_body_is_409(hub: HubDriver) -> 
     assert await counts(hub.hub.engine) == (1, 2)
 
 
+async def test_a_key_reused_with_a_body_that_does_not_pass_is_409_not_422(hub: HubDriver) -> None:
+    """A repeat is judged by its key before its body: the key names the first application."""
+    headers = {"Idempotency-Key": "k-2"}
+    first = await hub.post("/api/v1/applications", json=HOUSEHOLD_TRANSFER, headers=headers)
+    broken = {**HOUSEHOLD_TRANSFER, "matter": "no.such.matter"}
+    other = await hub.post("/api/v1/applications", json=broken, headers=headers)
+    assert other.status == 409
+    assert (await other.json())["application_id"] == (await first.json())["id"]
+    fresh = await hub.post("/api/v1/applications", json=broken, headers={"Idempotency-Key": "k-3"})
+    assert fresh.status == 422
+    assert await counts(hub.hub.engine) == (1, 2)
+
+
 async def test_concurrent_requests_with_one_key_file_one_application(hub: HubDriver) -> None:
     """Ten identical requests at once: one application, ten 202s with its id."""
     headers = {"Idempotency-Key": "double-click"}

@@ -15,6 +15,7 @@ from hub.api.middlewares import CALLER
 from hub.api.problems import ProblemError
 from hub.api.query import Query
 from hub.applications import (
+    AlreadyFiled,
     application_summary,
     application_view,
     file_application,
@@ -108,15 +109,16 @@ async def submit(request: web.Request) -> web.Response:
             )
         # Keys are the client's own: two clients never collide on the same key.
         scoped = f"{request[CALLER].name}:{key}"
-        existing = await find_by_idempotency_key(hub.engine, scoped)
-        if existing is not None:
-            return _same_filing(existing, data, hub.config.secret_key)
     try:
         filed = await file_application(
             hub.engine, hub.config, hub.plugins, data, idempotency_key=scoped
         )
-    except IntegrityError:
-        # The same key arrived twice at once and the other request won the race.
+    except AlreadyFiled as exc:
+        return _same_filing(exc.existing, data, hub.config.secret_key)
+    except (ValidationProblem, IntegrityError):
+        # A repeat is answered as the first filing was even where its body no longer passes
+        # (the catalog changed since); and the same key may have arrived twice at once, the
+        # other request winning the race.
         existing = await find_by_idempotency_key(hub.engine, scoped) if scoped else None
         if existing is None:
             raise
