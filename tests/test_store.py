@@ -453,6 +453,40 @@ async def test_sqlites_transactions_commit_roll_back_and_reconnect_without_green
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_delivery_work_passes_the_turn_on_at_the_next_turn_of_the_loop(
+    engine: AsyncEngine,
+) -> None:
+    """So that about one of its transactions runs per turn of the loop, and a request read
+    meanwhile is handed the turn first; a request's turn passes on at once."""
+    store = cast(SQLiteEngine, engine)
+
+    def taken() -> bool:
+        return store.turns.taken
+
+    async with store.background().begin() as conn:
+        await conn.execute(select(deliveries.c.id))
+    assert taken()
+    await asyncio.sleep(0)
+    assert not taken()
+    async with engine.connect() as conn:
+        await conn.execute(select(deliveries.c.id))
+    assert not taken()
+
+    order: list[str] = []
+
+    async def take(engine: AsyncEngine, name: str) -> None:
+        async with engine.connect():
+            order.append(name)
+
+    async with store.background().begin():
+        request = asyncio.create_task(take(store, "request"))
+        await asyncio.sleep(0)
+        assert store.turns.waiting(front=True) == 1
+    await asyncio.gather(take(store.background(), "delivery"), request)
+    assert order == ["request", "delivery"]
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 async def test_sqlites_one_connection_is_kept_between_turns_with_nothing_left_begun(
     engine: AsyncEngine,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -105,7 +106,7 @@ class _TurnConnection(AsyncConnection):
     With the in-loop driver the connection is also kept between turns instead of being taken
     from the pool and given back each time: a turn ends what its block left begun (as the pool's
     return would) and hands the same connection to the next. Measured: a request's empty
-    transaction 76–93 → 33–58 µs; delivery work's, whose close keeps its task, about the same."""
+    transaction 76–93 → 33–58 µs."""
 
     front = True
     _has_turn = False
@@ -201,21 +202,39 @@ class _TurnConnection(AsyncConnection):
         return self._proxied.execute(statement, parameters, execution_options=execution_options)
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        if self.front and self._direct():
+        if self._direct():
             # SQLAlchemy closes in a task of its own, shielded, so that a cancelled caller
             # cannot abandon a close halfway through its awaits. The in-loop driver's close
-            # never gives the loop away, so nothing can interrupt it: a request saves the task
-            # and the turns of the loop it costs. Delivery work keeps them, on purpose: that
-            # turn of the loop after each of its transactions is where waiting requests run.
-            # Measured with both closing at once: 34 → 38 applications/s, but a window's wait
-            # at 100 filings/s 8 → 70 ms (p50).
+            # never gives the loop away, so nothing can interrupt it: it runs at once, saving
+            # the task and the turns of the loop it costs.
             await self.close()
         else:
             await super().__aexit__(type_, value, traceback)
 
 
 class _BackTurnConnection(_TurnConnection):
+    """Delivery work's: it ends its block at once, but the store's turn passes on at the next
+    turn of the loop.
+
+    That delay is what keeps a window's wait short at saturation: it lets at most about one
+    of delivery work's transactions run per turn of the loop, so a turn of the loop stays
+    short, and a request read meanwhile finds the store's turn handed to it first. Measured:
+    with the store's turn passed on at once, 34 → 38 applications/s but a window's wait at 100
+    filings/s 8 → 70 ms (p50); yielding the loop once or twice after each block instead (so
+    that several tasks' transactions share a turn of the loop) 20–37 ms. SQLAlchemy's close
+    task used to give the same delay, at the cost of a task and three turns of the loop for
+    each transaction (CPU per application −4 %, docs/performance.md round five)."""
+
     front = False
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if not self._direct():
+            await super().__aexit__(type_, value, traceback)
+            return
+        try:
+            self._end_turn()
+        finally:
+            asyncio.get_running_loop().call_soon(self._give_back)
 
 
 class SQLiteEngine(AsyncEngine):
