@@ -161,8 +161,12 @@ class Dispatcher:
             raise
         except Exception:
             log.exception("delivery.crashed")
-            async with self.engine.begin() as conn:
-                await delivery_store.release_lease(conn, delivery_id, self.worker)
+            try:
+                async with self.engine.begin() as conn:
+                    await delivery_store.release_lease(conn, delivery_id, self.worker)
+            except Exception:
+                # The store is failing too: the lease runs out on its own instead.
+                log.exception("delivery.release_failed")
         finally:
             self.in_flight[department] -= 1
             self.wake.set()

@@ -212,6 +212,33 @@ async def test_a_turn_given_back_goes_to_the_waiter_not_to_a_newcomer() -> None:
     assert order[2:] == ["after"] and handed.cancelled() and not turns.taken
 
 
+async def test_a_rush_of_requests_leaves_delivery_work_one_turn_in_every_few() -> None:
+    """Requests waiting all the time do not keep delivery work from the store: after
+    `front_run` of their turns in a row, a delivery waiting gets the next one."""
+    turns = Turns(front_run=3)
+    await turns.take(front=True)
+    order: list[str] = []
+
+    async def wait(name: str, *, front: bool) -> None:
+        await turns.take(front=front)
+        order.append(name)
+
+    waits = [asyncio.create_task(wait(f"request {i}", front=True)) for i in range(7)]
+    waits.append(asyncio.create_task(wait("delivery", front=False)))
+    await asyncio.sleep(0)
+    for _ in waits:
+        turns.give_back()
+        await asyncio.sleep(0)
+    await asyncio.gather(*waits)
+    assert order == [
+        *("request 0", "request 1", "request 2"),
+        "delivery",
+        *("request 3", "request 4", "request 5", "request 6"),
+    ]
+    turns.give_back()
+    assert not turns.taken
+
+
 async def test_a_wait_for_a_turn_that_never_comes_times_out() -> None:
     """A block that waits for a second connection while it holds the one (a deadlock within
     one process) fails with TimeoutError, as a pool's checkout would, instead of hanging; the
