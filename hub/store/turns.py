@@ -17,10 +17,10 @@ from collections import deque
 
 class Turns:
     """One connection's turns: the front lane's waiters (API requests) first, then the back
-    lane's (the dispatcher, the relay), each lane first come, first served; after `front_run`
-    turns in a row handed to the front lane while the back lane waits, the next goes to the
-    back. A turn given back is handed straight to the next waiter, so no newcomer takes it in
-    between."""
+    lane's (the dispatcher, the relay), each lane first come, first served; once `front_run`
+    turns in a row have been handed to the front lane, the next goes to the back lane if anyone
+    waits there. A turn given back is handed straight to the next waiter, so no newcomer takes
+    it in between."""
 
     def __init__(self, timeout: float = 30.0, front_run: int = 8) -> None:
         self.timeout = timeout
