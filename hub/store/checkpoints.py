@@ -23,6 +23,7 @@ log = structlog.get_logger("hub.store.checkpoints")
 
 BACKSTOP_PAGES = 10_000
 """Log pages at which a commit of the loop checkpoints after all (SQLite's default is 1,000)."""
+_BACKSTOP = f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}"
 
 
 class Checkpointer:
@@ -53,7 +54,7 @@ class Checkpointer:
             return self._passed.wait_for(lambda: self.passes > after, timeout)
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(self.path, isolation_level=None)
         try:
             # PASSIVE never waits for a lock: behind a writer it copies what it can.
             connection.execute("PRAGMA busy_timeout=5000")
@@ -99,6 +100,3 @@ async def checkpoint_in_background(
     checkpointer = Checkpointer(url.database, interval)
     checkpointer.start()
     return checkpointer
-
-
-_BACKSTOP = f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}"

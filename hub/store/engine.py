@@ -213,8 +213,8 @@ class _TurnConnection(AsyncConnection):
 
 
 class _BackTurnConnection(_TurnConnection):
-    """Delivery work's: it ends its block at once, but the store's turn passes on at the next
-    turn of the loop.
+    """Delivery work's: it ends its block at once like a request's, but the store's turn passes
+    on at the next turn of the loop.
 
     That delay is what keeps a window's wait short at saturation: it lets at most about one
     of delivery work's transactions run per turn of the loop, so a turn of the loop stays
@@ -227,14 +227,11 @@ class _BackTurnConnection(_TurnConnection):
 
     front = False
 
-    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        if not self._direct():
-            await super().__aexit__(type_, value, traceback)
-            return
-        try:
-            self._end_turn()
-        finally:
-            asyncio.get_running_loop().call_soon(self._give_back)
+    def _give_back(self) -> None:
+        if self._direct():
+            asyncio.get_running_loop().call_soon(super()._give_back)
+        else:
+            super()._give_back()
 
 
 class SQLiteEngine(AsyncEngine):
