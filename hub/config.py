@@ -61,6 +61,18 @@ class DispatchSettings(_Section):
     )
 
 
+class StoreSettings(_Section):
+    """[store]: the connections each hub process keeps open to a PostgreSQL store (a SQLite
+    store has one per process whatever is set here)."""
+
+    api_connections: int = Field(
+        default=10, ge=1, le=200, description="connections for the API's requests"
+    )
+    work_connections: int = Field(
+        default=10, ge=1, le=200, description="connections for delivery work"
+    )
+
+
 ROLE = r"^(frontend|operator|department:[a-z][a-z0-9_]*)$"
 
 
@@ -78,6 +90,7 @@ class HubSettings(_Section):
     hub: CenterSettings = CenterSettings()
     api: ApiSettings = ApiSettings()
     dispatch: DispatchSettings = DispatchSettings()
+    store: StoreSettings = StoreSettings()
     clients: tuple[ApiClient, ...] = ()
 
 

@@ -59,7 +59,8 @@ def hub_context(
     """A cleanup_ctx that starts the hub with the app and stops it, gracefully, with the app."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(options.store_url)
+        store = config.settings.store
+        engine = create_engine(options.store_url, connections=store.api_connections, name="hub:api")
         # A window's filing must not queue behind delivery work for a connection. On PostgreSQL
         # the dispatcher and the relay get a pool of their own. On SQLite (one connection, one
         # writer) they take the turns at it that no request is waiting for (hub.store.turns);
@@ -69,7 +70,9 @@ def hub_context(
         work_engine = (
             engine.background()
             if isinstance(engine, SQLiteEngine)
-            else create_engine(options.store_url)
+            else create_engine(
+                options.store_url, connections=store.work_connections, name="hub:work"
+            )
         )
         checkpointer = None
         try:

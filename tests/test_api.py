@@ -15,6 +15,7 @@ from hub.runtime import RuntimeOptions
 from hub.store.engine import create_engine
 from hub.store.tables import applications, deliveries
 from tests.conftest import FRONTEND, OPERATOR, TAX_IT, HubDriver
+from tests.pgadmin import database_closed
 from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION, HOUSEHOLD_TRANSFER, ZHANG_WEI_ID
 
 PROBLEM = "application/problem+json"
@@ -222,6 +223,25 @@ async def test_a_key_reused_with_a_body_that_does_not_pass_is_409_not_422(hub: H
     assert (await other.json())["application_id"] == (await first.json())["id"]
     fresh = await hub.post("/api/v1/applications", json=broken, headers={"Idempotency-Key": "k-3"})
     assert fresh.status == 422
+    assert await counts(hub.hub.engine) == (1, 2)
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+async def test_a_store_out_of_reach_is_503_and_the_filing_sent_again_files_once(
+    hub: HubDriver, store_url: str
+) -> None:
+    """While the database is down a filing is 503 with Retry-After, not 500; sent again with its
+    Idempotency-Key once the database is back, it is filed, once."""
+    headers = {"Idempotency-Key": "window-3:outage"}
+    async with database_closed(store_url):
+        refused = await hub.post("/api/v1/applications", json=HOUSEHOLD_TRANSFER, headers=headers)
+        assert refused.status == 503
+        assert refused.headers["Retry-After"] == "1"
+        assert (await refused.json())["type"].endswith(":store-unavailable")
+    filed = await hub.post("/api/v1/applications", json=HOUSEHOLD_TRANSFER, headers=headers)
+    assert filed.status == 202
+    again = await hub.post("/api/v1/applications", json=HOUSEHOLD_TRANSFER, headers=headers)
+    assert (await again.json())["id"] == (await filed.json())["id"]
     assert await counts(hub.hub.engine) == (1, 2)
 
 

@@ -138,6 +138,14 @@ def test_misspelt_key_is_reported(config_dir: Path) -> None:
     assert "unknown key" in message
 
 
+def test_a_store_pool_without_connections_is_refused(config_dir: Path) -> None:
+    """hub.toml's settings are checked like the rest: file, key, and what is allowed."""
+    edit(config_dir / "hub.toml", "work_connections = 10", "work_connections = 0")
+    [(file, key, message)] = problems(config_dir)
+    assert (file, key) == ("hub.toml", "store.work_connections")
+    assert "greater than or equal to 1" in message
+
+
 def test_missing_credential_variable_names_the_variable(
     config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ from hub.api.problems import ProblemError, problem
 from hub.auth import Caller, authenticate, roles_of
 from hub.problems import ValidationProblem
 from hub.runtime import HUB
+from hub.store.outages import store_unavailable
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("hub.api")
@@ -38,7 +39,8 @@ async def request_id(request: web.Request, handler: Handler) -> web.StreamRespon
 
 @web.middleware
 async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Render every error as problem+json; an unexpected one is logged and answered 500."""
+    """Render every error as problem+json; the store out of reach is 503 with Retry-After, any
+    other unexpected error is logged and answered 500."""
     try:
         return await handler(request)
     except ValidationProblem as exc:
@@ -60,7 +62,19 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else None,
             headers={k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")},
         )
-    except Exception:
+    except Exception as exc:
+        if store_unavailable(exc):
+            # The driver's message may quote a statement's values: only its class is logged.
+            cause = getattr(exc, "orig", None) or exc
+            log.warning("api.store_unavailable", path=request.path, error=type(cause).__name__)
+            return problem(
+                503,
+                "Store unavailable",
+                "the hub cannot reach its store just now; send the request again (a filing with"
+                " the same Idempotency-Key files nothing twice)",
+                kind="store-unavailable",
+                headers={"Retry-After": "1"},
+            )
         log.exception("api.unexpected_error", path=request.path)
         return problem(
             500,

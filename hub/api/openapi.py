@@ -475,7 +475,11 @@ def build_document() -> dict[str, Any]:
                 status, ERRORS[status], schemas.Problem, "application/problem+json"
             )
         responses["default"] = _response(
-            500, "Unexpected error", schemas.Problem, "application/problem+json"
+            500,
+            "Unexpected error (500), or the store out of reach for a moment (503, with"
+            " Retry-After: send the request again)",
+            schemas.Problem,
+            "application/problem+json",
         )
         operation: dict[str, Any] = {
             "operationId": op.id,

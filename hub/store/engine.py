@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from hub.store import postgres
 from hub.store import sqlite as inloop
 from hub.store.lean import LeanStatements
 from hub.store.turns import Turns
@@ -264,12 +265,22 @@ class SQLiteEngine(AsyncEngine):
         await super().dispose(close)
 
 
-def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str | None = None,
+    *,
+    connections: int | None = None,
+    name: str | None = None,
+    idle_check: float = postgres.IDLE_CHECK,
+    **kwargs: Any,
+) -> AsyncEngine:
     """An async engine for the store; creates the SQLite file's directory when needed.
 
     `sqlite:///PATH` runs SQLite's statements in the event loop (hub.store.sqlite);
     `sqlite+aiosqlite:///PATH` in a thread of their own, for a file that other processes write
-    to for long enough that the loop must not wait for them."""
+    to for long enough that the loop must not wait for them. On PostgreSQL the pool keeps
+    `connections` open (SQLAlchemy's default pool where None), names its sessions `name`, and
+    checks a connection for life only after it idled `idle_check` seconds (hub.store.postgres);
+    SQLite has one connection per process whatever is asked."""
     parsed = make_url(store_url(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -288,7 +299,9 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
         raise ValueError(
             f"unsupported store {parsed.drivername!r}: use sqlite or postgresql+asyncpg"
         )
-    return create_async_engine(parsed, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(parsed, **(postgres.pool_options(connections, name) | kwargs))
+    postgres.check_after_idle(engine.sync_engine, idle_check)
+    return engine
 
 
 def _alembic_config(connection: Connection) -> Config:
