@@ -19,15 +19,21 @@ class Administrator:
 
     async def end_sessions(self) -> int:
         """End every session of the database, as a server restart would; wait until they are
-        gone, and say how many there were."""
-        sessions = "FROM pg_stat_activity WHERE datname = $1"
-        fetch = self.connection.fetchval
-        ended: int = await fetch(
-            f"SELECT count(pg_terminate_backend(pid)) {sessions}", self.database
+        gone (new ones may begin meanwhile), and say how many there were."""
+        found = await self.connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", self.database
+        )
+        pids = [row["pid"] for row in found]
+        # Apart from the lookup: in one statement the server may call the function on every
+        # session before it filters them by database.
+        await self.connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids
         )
         for _ in range(500):
-            if not await fetch(f"SELECT count(*) {sessions}", self.database):
-                return ended
+            if not await self.connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", pids
+            ):
+                return len(pids)
             await asyncio.sleep(0.01)  # the server gives no event for a session's end
         raise AssertionError("the sessions did not end")
 

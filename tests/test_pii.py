@@ -11,11 +11,14 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.config import load_config
-from hub.store.engine import create_engine
-from hub.store.tables import attempts, audit_log, status_events
+from hub.applications import file_application
+from hub.config import HubConfig, load_config
+from hub.store.engine import create_engine, migrate
+from hub.store.lean import lean
+from hub.store.tables import applications, attempts, audit_log, status_events
 from simulators.cli import build_settings
 from simulators.runner import start_simulators
 from tests.conftest import FRONTEND, OPERATOR
@@ -148,3 +151,29 @@ async def test_no_personal_data_in_logs_sync_log_metrics_or_console(
     assert "transient" in texts["table attempts"]  # the faults did produce failed calls
     assert found_in(texts) == {}
     assert "张伟" in revealed  # the audited view shows them: the search can find what is there
+
+
+async def test_a_failed_statement_keeps_the_values_it_was_given_out_of_its_error(
+    store_url: str, config: HubConfig
+) -> None:
+    """A statement that fails (here a duplicate key) raises an error that every log line and
+    traceback showing it would quote: it names the statement, not the record's values, whether
+    SQLAlchemy ran it or the lean path did."""
+    engine = create_engine(store_url)
+    try:
+        await migrate(engine)
+        filed = await file_application(engine, config, None, ALL["household.transfer"])
+        async with engine.connect() as conn:
+            found = await conn.execute(select(applications).where(applications.c.id == filed.id))
+            row = dict(found.mappings().one())
+        assert [s for s in SECRETS if s in str(row)], "the row carries personal data to hide"
+        for statement in (applications.insert(), lean(applications.insert())):
+            with pytest.raises(IntegrityError) as failed:
+                async with engine.begin() as conn:
+                    await conn.execute(statement, row)
+            message = str(failed.value)
+            assert "INSERT INTO applications" in message
+            assert "parameters hidden" in message
+            assert [s for s in SECRETS if s in message] == []
+    finally:
+        await engine.dispose()

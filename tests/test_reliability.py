@@ -23,6 +23,7 @@ from hub.store.tables import attempts, deliveries
 from simulators.faults import Faults
 from simulators.runner import Simulators, settings_for, start_simulators
 from tests.conftest import FRONTEND
+from tests.pgadmin import administrator
 from tests.processes import HubProcess, write_config
 from tests.samples import ALL
 
@@ -91,6 +92,13 @@ async def assert_each_key_registered_once(engine: AsyncEngine, sims: Simulators)
         twice = {k: by_key.get(k) for k in keys if by_key.get(k, {}).get("cases") != 1}
         assert not twice, f"{department}: keys not registered exactly once: {twice}"
         assert (await received(sims, department))["total_cases"] == len(keys)
+
+
+async def calls_in_flight(engine: AsyncEngine) -> bool:
+    """Some department call has begun and not ended."""
+    async with engine.connect() as conn:
+        open_calls = select(func.count()).where(attempts.c.outcome.is_(None))
+        return bool((await conn.execute(open_calls)).scalar_one())
 
 
 @pytest.fixture
@@ -213,6 +221,38 @@ async def test_two_processes_share_the_work_and_send_each_key_once(
         await sims.close()
 
 
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+async def test_the_database_ending_every_session_mid_fan_out_loses_nothing(
+    tmp_path: Path, unused_tcp_port_factory: Any, store_url: str, engine: AsyncEngine
+) -> None:
+    """Twice while calls are in flight the database ends every session of the hub, as a restart
+    does: the process carries on with new connections, every delivery is delivered, and every
+    key is registered exactly once."""
+    ports = write_config(tmp_path / "config", unused_tcp_port_factory)
+    config = load_config(tmp_path / "config")
+    sims = await start_sims(config, latency=0.05)
+    hub = HubProcess(tmp_path / "config", store_url, ports["hub"], tmp_path / "hub.log")
+    try:
+        await hub.start()
+        await submit_many(hub.url, 40)
+        async with administrator(store_url) as admin:
+            for _ in range(2):
+                await until(lambda: calls_in_flight(engine), 30, "calls in flight")
+                assert await admin.end_sessions() >= 1
+                await engine.dispose()  # the test's own connections ended too
+        await until(lambda: all_delivered(engine), 120, "every delivery delivered")
+        assert set(await states(engine)) == {"submitted"}
+        await assert_each_key_registered_once(engine, sims)
+        assert await hub.terminate() == 0
+        log = (tmp_path / "hub.log").read_text()
+        assert "[SQL: " in log  # statements failed on the ended sessions, and were logged
+        assert "[parameters: " not in log  # without the values they carried
+    finally:
+        if hub.process and hub.process.returncode is None:
+            hub.kill()
+        await sims.close()
+
+
 async def test_graceful_shutdown_finishes_calls_in_flight_and_gives_back_leases(
     tmp_path: Path, unused_tcp_port_factory: Any, store_url: str, engine: AsyncEngine
 ) -> None:
@@ -225,12 +265,7 @@ async def test_graceful_shutdown_finishes_calls_in_flight_and_gives_back_leases(
         await hub.start()
         await submit_many(hub.url, 6)
 
-        async def calls_in_flight() -> bool:
-            async with engine.connect() as conn:
-                open_calls = select(func.count()).where(attempts.c.outcome.is_(None))
-                return bool((await conn.execute(open_calls)).scalar_one())
-
-        await until(calls_in_flight, 30, "calls in flight")
+        await until(lambda: calls_in_flight(engine), 30, "calls in flight")
         assert await hub.terminate() == 0
         async with engine.connect() as conn:
             unfinished = (

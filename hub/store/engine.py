@@ -282,6 +282,9 @@ def create_engine(
     checks a connection for life only after it idled `idle_check` seconds (hub.store.postgres);
     SQLite has one connection per process whatever is asked."""
     parsed = make_url(store_url(url))
+    # A failed statement's error would quote its values (a record's names and addresses) into
+    # every log line and traceback that shows it.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -176,7 +176,12 @@ class LeanStatements:
             rows = cursor.fetchall()
         except sqlite3.Error as error:
             raise DBAPIError.instance(
-                plan.sql, arguments, error, sqlite3.Error, dialect=connection.dialect
+                plan.sql,
+                arguments,
+                error,
+                sqlite3.Error,
+                hide_parameters=connection.engine.hide_parameters,
+                dialect=connection.dialect,
             ) from error
         finally:
             cursor.close()
