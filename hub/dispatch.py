@@ -29,6 +29,7 @@ from hub.status import Poller
 from hub.store import breakers as breaker_store
 from hub.store import deliveries as delivery_store
 from hub.store.breakers import BreakerState
+from hub.store.outages import Outages
 from hub.store.types import utcnow
 
 log = structlog.get_logger("hub.dispatch")
@@ -72,13 +73,16 @@ class Dispatcher:
         """Claim and carry until stop() is called."""
         self.running = True
         log.info("dispatcher.started", worker=self.worker)
+        outages = Outages(log, "dispatcher", "dispatcher.claim_failed")
         try:
             while not self.stopping:
                 self.wake.clear()
                 try:
                     await self._claim_and_start()
-                except Exception:
-                    log.exception("dispatcher.claim_failed")
+                except Exception as exc:
+                    outages.failed(exc)
+                else:
+                    outages.succeeded()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.settings.poll_interval)
         finally:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.plugins import Plugins
 from hub.store import applications as app_store
 from hub.store import events
+from hub.store.outages import Outages
 from hub.store.tables import relay_cursors
 from hub.store.types import utcnow
 
@@ -42,12 +43,15 @@ class Relay:
 
     async def run(self) -> None:
         """Relay until stop()."""
+        outages = Outages(log, "relay", "relay.failed")
         while not self.stopping.is_set():
             try:
                 while await self.relay_once():
                     pass
-            except Exception:
-                log.exception("relay.failed")
+            except Exception as exc:
+                outages.failed(exc)
+            else:
+                outages.succeeded()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), self.interval)
 

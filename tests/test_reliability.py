@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from hub.store.tables import attempts, deliveries
 from simulators.faults import Faults
 from simulators.runner import Simulators, settings_for, start_simulators
 from tests.conftest import FRONTEND
-from tests.pgadmin import administrator
+from tests.pgadmin import administrator, database_closed
 from tests.processes import HubProcess, write_config
 from tests.samples import ALL
 
@@ -221,32 +222,59 @@ async def test_two_processes_share_the_work_and_send_each_key_once(
         await sims.close()
 
 
+def log_events(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a hub process's log."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
-async def test_the_database_ending_every_session_mid_fan_out_loses_nothing(
+async def test_the_database_restarting_and_down_mid_fan_out_loses_nothing(
     tmp_path: Path, unused_tcp_port_factory: Any, store_url: str, engine: AsyncEngine
 ) -> None:
-    """Twice while calls are in flight the database ends every session of the hub, as a restart
-    does: the process carries on with new connections, every delivery is delivered, and every
-    key is registered exactly once."""
-    ports = write_config(tmp_path / "config", unused_tcp_port_factory)
+    """While calls are in flight the database ends every session of the hub, as a restart does,
+    and later refuses connections for a while: the process carries on once it is back, every
+    delivery is delivered, every key is registered exactly once; the outage is logged once
+    as it begins and once as it ends, not at every look for work, and no statement's values."""
+    # Short timeouts keep the leases short: a call's lease that could not be given back while
+    # the database was down runs out (timeout × tries + the margin) before it is taken again.
+    ports = write_config(tmp_path / "config", unused_tcp_port_factory, department={"timeout": 2.0})
     config = load_config(tmp_path / "config")
     sims = await start_sims(config, latency=0.05)
-    hub = HubProcess(tmp_path / "config", store_url, ports["hub"], tmp_path / "hub.log")
+    log = tmp_path / "hub.log"
+    hub = HubProcess(tmp_path / "config", store_url, ports["hub"], log)
+
+    async def both_saw_the_outage() -> bool:
+        seen = {e.get("component") for e in log_events(log) if e["event"] == "store.unavailable"}
+        return seen >= {"dispatcher", "relay"}
+
     try:
         await hub.start()
         await submit_many(hub.url, 40)
         async with administrator(store_url) as admin:
-            for _ in range(2):
-                await until(lambda: calls_in_flight(engine), 30, "calls in flight")
-                assert await admin.end_sessions() >= 1
-                await engine.dispose()  # the test's own connections ended too
+            await until(lambda: calls_in_flight(engine), 30, "calls in flight")
+            assert await admin.end_sessions() >= 1
+        await engine.dispose()  # the test's own connections ended too
+        await until(lambda: calls_in_flight(engine), 30, "calls in flight again")
+        async with database_closed(store_url):
+            await until(both_saw_the_outage, 30, "the outage seen")
+            await asyncio.sleep(0.5)  # ten more looks for work, at the test's 0.05 s
+        await engine.dispose()
         await until(lambda: all_delivered(engine), 120, "every delivery delivered")
-        assert set(await states(engine)) == {"submitted"}
+        assert set(await states(engine)) <= {"submitted", "approved"}
         await assert_each_key_registered_once(engine, sims)
         assert await hub.terminate() == 0
-        log = (tmp_path / "hub.log").read_text()
-        assert "[SQL: " in log  # statements failed on the ended sessions, and were logged
-        assert "[parameters: " not in log  # without the values they carried
+        events = log_events(log)
+        for component in ("dispatcher", "relay"):
+            said = [
+                e["event"]
+                for e in events
+                if e.get("component") == component and e["event"].startswith("store.")
+            ]
+            # Once for the closed spell, and once for the restart if a look met an ended session.
+            outages = len(said) // 2
+            assert 1 <= outages <= 2 and said == ["store.unavailable", "store.recovered"] * outages
+        assert not [e for e in events if e["event"] in ("dispatcher.claim_failed", "relay.failed")]
+        assert "[parameters: " not in log.read_text()  # no failed statement's values
     finally:
         if hub.process and hub.process.returncode is None:
             hub.kill()

@@ -13,7 +13,7 @@ from hub.api.problems import ProblemError, problem
 from hub.auth import Caller, authenticate, roles_of
 from hub.problems import ValidationProblem
 from hub.runtime import HUB
-from hub.store.outages import store_unavailable
+from hub.store.outages import error_class, store_unavailable
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("hub.api")
@@ -64,9 +64,7 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         )
     except Exception as exc:
         if store_unavailable(exc):
-            # The driver's message may quote a statement's values: only its class is logged.
-            cause = getattr(exc, "orig", None) or exc
-            log.warning("api.store_unavailable", path=request.path, error=type(cause).__name__)
+            log.warning("api.store_unavailable", path=request.path, error=error_class(exc))
             return problem(
                 503,
                 "Store unavailable",
