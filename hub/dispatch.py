@@ -29,7 +29,7 @@ from hub.status import Poller
 from hub.store import breakers as breaker_store
 from hub.store import deliveries as delivery_store
 from hub.store.breakers import BreakerState
-from hub.store.outages import Outages
+from hub.store.outages import Outages, error_class
 from hub.store.types import utcnow
 
 log = structlog.get_logger("hub.dispatch")
@@ -64,6 +64,9 @@ class Dispatcher:
         self.running = False
         self.in_flight: Counter[str] = Counter()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.unreleased: set[str] = set()
+        """Crashed deliveries whose lease the store could not take back (it was out of reach):
+        given back once it answers again, instead of waiting for the leases to run out."""
 
     def notify(self) -> None:
         """Look for work now (a filing was committed, a delivery released or replayed)."""
@@ -79,6 +82,7 @@ class Dispatcher:
                 self.wake.clear()
                 try:
                     await self._claim_and_start()
+                    await self._release_unreleased()
                 except Exception as exc:
                     outages.failed(exc)
                 else:
@@ -100,6 +104,16 @@ class Dispatcher:
         async with self.engine.begin() as conn:
             released = await delivery_store.release_all(conn, self.worker)
         log.info("dispatcher.stopped", worker=self.worker, leases_released=released)
+
+    async def _release_unreleased(self) -> None:
+        if not self.unreleased:
+            return
+        given_back = sorted(self.unreleased)
+        async with self.engine.begin() as conn:
+            for delivery_id in given_back:
+                await delivery_store.release_lease(conn, delivery_id, self.worker)
+        self.unreleased.difference_update(given_back)
+        log.info("delivery.leases_given_back", deliveries=len(given_back))
 
     async def _claim_and_start(self) -> None:
         now = utcnow()
@@ -142,6 +156,8 @@ class Dispatcher:
                     await breaker_store.give_back_probe(conn, code, self.worker, now)
             if most == 1 and rows:
                 self.calls.probes[code] = rows[0]["id"]
+            # Leased afresh (its old lease ran out): the new lease is not one to give back.
+            self.unreleased.difference_update(row["id"] for row in rows)
             for row in rows:
                 self.in_flight[code] += 1
                 task = asyncio.create_task(self._carry_logged(row))
@@ -168,9 +184,11 @@ class Dispatcher:
             try:
                 async with self.engine.begin() as conn:
                     await delivery_store.release_lease(conn, delivery_id, self.worker)
-            except Exception:
-                # The store is failing too: the lease runs out on its own instead.
-                log.exception("delivery.release_failed")
+            except Exception as exc:
+                # The store is failing too: the lease is given back once the store answers
+                # again (or runs out first).
+                log.warning("delivery.release_failed", error=error_class(exc))
+                self.unreleased.add(delivery_id)
         finally:
             self.in_flight[department] -= 1
             self.wake.set()
