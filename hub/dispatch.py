@@ -108,7 +108,7 @@ class Dispatcher:
     async def _release_unreleased(self) -> None:
         if not self.unreleased:
             return
-        given_back = sorted(self.unreleased)
+        given_back = list(self.unreleased)
         async with self.engine.begin() as conn:
             for delivery_id in given_back:
                 await delivery_store.release_lease(conn, delivery_id, self.worker)

@@ -82,9 +82,9 @@ async def test_a_connection_that_died_while_idle_is_replaced_before_it_is_used(
 async def test_a_connection_used_moments_ago_is_trusted_and_its_death_costs_one_transaction(
     store_url: str,
 ) -> None:
-    """Within `idle_check` a connection is not checked (the check is three times a short
-    transaction's round trips); if it died meanwhile, the one transaction on it fails as a
-    disconnect, and the pool replaces its connections for the next."""
+    """Within `idle_check` a connection is trusted (a check at every checkout would add its
+    round trip to every transaction); if it died meanwhile, the one transaction on it fails as
+    a disconnect, and the pool replaces its connections for the next."""
     engine = create_engine(store_url, connections=2, idle_check=3600.0)
     opened = _count_connects(engine)
     try:
