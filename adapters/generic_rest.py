@@ -18,8 +18,8 @@ from hub.adapter import (
     Receipt,
     TransientError,
 )
-from hub.catalog import Step
-from hub.record import ApplicationRecord
+from hub.model.catalog import Step
+from hub.model.record import ApplicationRecord
 from hub.transports.rest import RestAdapter, RestResponse
 
 

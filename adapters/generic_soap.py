@@ -20,9 +20,9 @@ from hub.adapter import (
     Receipt,
     TransientError,
 )
-from hub.catalog import Step
-from hub.departments import Department
-from hub.record import ApplicationRecord
+from hub.model.catalog import Step
+from hub.model.departments import Department
+from hub.model.record import ApplicationRecord
 from hub.transports.soap import SoapAdapter, load_client
 
 

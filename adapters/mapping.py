@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hub.adapter import DepartmentState, PermanentError, TransientError
-from hub.record import ApplicationRecord, Organization, Person
+from hub.model.record import ApplicationRecord, Organization, Person
 
 
 def person(record: ApplicationRecord) -> Person:

@@ -16,8 +16,8 @@ from hub.adapter import (
     Payload,
     Receipt,
 )
-from hub.catalog import Step
-from hub.record import ApplicationRecord
+from hub.model.catalog import Step
+from hub.model.record import ApplicationRecord
 from hub.transports.soap import SoapAdapter
 
 REASONS = {

@@ -15,8 +15,8 @@ from hub.adapter import (
     Payload,
     Receipt,
 )
-from hub.catalog import Step
-from hub.record import ApplicationRecord
+from hub.model.catalog import Step
+from hub.model.record import ApplicationRecord
 from hub.transports.soap import SoapAdapter
 
 # 登记注册类型 codes for the hub's company types.

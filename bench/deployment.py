@@ -20,7 +20,7 @@ import dotenv
 import tomli_w
 
 from bench.wire import Endpoints
-from hub.config import HubConfig, load_config
+from hub.model.configuration import HubConfig, load_config
 
 DISPATCH = {"poll_interval": 0.05, "lease_margin": 2.0, "shutdown_deadline": 2.0}
 RETRY = {

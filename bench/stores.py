@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from hub.delivery import FINAL, DeliveryState
+from hub.model.states import FINAL, DeliveryState
 from hub.store.tables import applications, attempts, deliveries
 
 TERMINAL = [*FINAL, DeliveryState.FAILED, DeliveryState.DEAD]

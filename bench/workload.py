@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.catalog import Catalog
+from hub.model.catalog import Catalog
 
 MATTERS = ("business.startup", "household.transfer")
 """Company start-up (four departments, three after the first) and household transfer (two in

@@ -13,9 +13,9 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from hub.catalog import Step
-    from hub.departments import Department
-    from hub.record import ApplicationRecord
+    from hub.model.catalog import Step
+    from hub.model.departments import Department
+    from hub.model.record import ApplicationRecord
 
 
 class DepartmentState(StrEnum):

@@ -13,19 +13,19 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 from ulid import ULID
 
-from hub.config import HubConfig
-from hub.delivery import ApplicationStatus, DeliveryState
 from hub.intake import normalize_application
+from hub.model.configuration import HubConfig
+from hub.model.record import ApplicationRecord
+from hub.model.states import ApplicationStatus, DeliveryState
+from hub.model.timelimits import Clock
+from hub.model.tracking import new_reference, query_code
 from hub.plugins import Plugins
 from hub.privacy import mask_record
-from hub.record import ApplicationRecord
 from hub.store import applications as app_store
 from hub.store import events
 from hub.store.applications import FINAL_STATUSES
 from hub.store.engine import snapshot
 from hub.store.types import utcnow
-from hub.timelimits import Clock
-from hub.tracking import new_reference, query_code
 
 
 def request_hash(data: Mapping[str, Any]) -> str:

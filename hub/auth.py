@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from hub.config import ApiClient
+from hub.model.configuration import ApiClient
 
 OPERATOR = "operator"
 FRONTEND = "frontend"

@@ -10,16 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.adapter import PermanentError, Receipt, TransientError, supports
 from hub.calls import HeldBack
-from hub.delivery import FINAL, UNDECIDED, DeliveryState
 from hub.flow import settle
 from hub.jobs import RELEASED, Job, Work
+from hub.model.states import FINAL, UNDECIDED, DeliveryState
+from hub.model.timelimits import Clock
 from hub.privacy import scrub_text
 from hub.sending import Sender, scheduled_backoff
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store import events
 from hub.store.types import utcnow
-from hub.timelimits import Clock
 
 log = structlog.get_logger("hub.cancellation")
 

@@ -10,8 +10,8 @@ import click
 import dotenv
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.config import HubConfig, load_config
-from hub.configfiles import ConfigError
+from hub.model.configfiles import ConfigError
+from hub.model.configuration import HubConfig, load_config
 from hub.plugins import PluginError, Plugins, make_plugin_manager
 
 F = TypeVar("F", bound=Callable[..., Any])

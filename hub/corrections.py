@@ -8,12 +8,12 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.config import HubConfig
-from hub.delivery import ApplicationStatus, DeliveryState
 from hub.flow import settle
 from hub.intake import normalize_application
+from hub.model.configuration import HubConfig
+from hub.model.problems import ValidationProblem
+from hub.model.states import ApplicationStatus, DeliveryState
 from hub.plugins import Plugins
-from hub.problems import ValidationProblem
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store import events

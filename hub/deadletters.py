@@ -9,12 +9,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import audit
-from hub.delivery import DeliveryState
 from hub.flow import settle
+from hub.model.states import DeliveryState
+from hub.model.timelimits import Clock
 from hub.store import deliveries as delivery_store
 from hub.store import events
 from hub.store.types import utcnow
-from hub.timelimits import Clock
 
 log = structlog.get_logger("hub.deadletters")
 

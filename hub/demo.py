@@ -17,8 +17,8 @@ from rich.live import Live
 from rich.table import Table
 
 from hub.api.app import create_app
-from hub.config import HubConfig
 from hub.lifecycle import wait_for_stop
+from hub.model.configuration import HubConfig
 from hub.runtime import RuntimeOptions
 
 STATE_STYLE = {

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import maintenance
-from hub.config import HubConfig
-from hub.delivery import UNDECIDED, DeliveryState
+from hub.model.configuration import HubConfig
+from hub.model.states import UNDECIDED, DeliveryState
 from hub.store import breakers as breaker_store
 from hub.store.tables import attempts, deliveries
 

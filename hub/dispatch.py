@@ -20,10 +20,10 @@ from hub import maintenance
 from hub.adapter import Adapter
 from hub.calls import Calls, LeaseLost, worker_name
 from hub.cancellation import Canceller
-from hub.config import HubConfig
-from hub.delivery import UNDECIDED
 from hub.jobs import Job, Work
 from hub.metrics import Metrics
+from hub.model.configuration import HubConfig
+from hub.model.states import UNDECIDED
 from hub.sending import Sender
 from hub.status import Poller
 from hub.store import breakers as breaker_store

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.delivery import (
+from hub.model.states import (
     ACCEPTED,
     BLOCKING,
     ApplicationStatus,
@@ -16,10 +16,10 @@ from hub.delivery import (
     aggregate,
     resolve_inputs,
 )
+from hub.model.timelimits import Clock
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store import events
-from hub.timelimits import Clock
 
 
 async def settle(

@@ -14,9 +14,9 @@ import pluggy
 
 if TYPE_CHECKING:
     from hub.adapter import Adapter
-    from hub.catalog import Matter
-    from hub.problems import Problem
-    from hub.record import ApplicationRecord
+    from hub.model.catalog import Matter
+    from hub.model.problems import Problem
+    from hub.model.record import ApplicationRecord
 
 hookspec = pluggy.HookspecMarker("hub")
 
@@ -43,9 +43,10 @@ def hub_normalize_record(record: ApplicationRecord, matter: Matter) -> list[Prob
 
     :param record: the unified record; a plugin may normalize its `form` values in place.
     :param matter: the catalog entry of the record's matter.
-    :returns: a list of `hub.problems.Problem` (field path, code, message) for everything wrong,
-        or None. Raising `hub.problems.ValidationProblem` is equivalent. The problems of every
-        plugin are reported together with the hub's own; any problem refuses the application.
+    :returns: a list of `hub.model.problems.Problem` (field path, code, message) for everything
+        wrong, or None. Raising `hub.model.problems.ValidationProblem` is equivalent. The problems
+        of every plugin are reported together with the hub's own; any problem refuses the
+        application.
     """
 
 

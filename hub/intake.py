@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hub.catalog import Catalog
-from hub.fields import validate_form
+from hub.model.catalog import Catalog
+from hub.model.fields import validate_form
+from hub.model.problems import Problem, ValidationProblem
+from hub.model.record import ApplicationRecord, parse_record
 from hub.plugins import Plugins
-from hub.problems import Problem, ValidationProblem
-from hub.record import ApplicationRecord, parse_record
 
 
 def normalize_application(

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.adapter import Adapter, DeliveryContext
 from hub.calls import Calls, LeaseLost
-from hub.catalog import Step
-from hub.departments import Department
 from hub.flow import settle
+from hub.model.catalog import Step
+from hub.model.departments import Department
+from hub.model.timelimits import Clock
 from hub.store import deliveries as delivery_store
 from hub.store import events
-from hub.timelimits import Clock
 
 RELEASED = {"locked_by": None, "locked_until": None}
 """Values that give a delivery's lease back."""

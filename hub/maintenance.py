@@ -7,7 +7,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub import audit
-from hub.delivery import DeliveryState
+from hub.model.states import DeliveryState
 from hub.store.lean import lean
 from hub.store.tables import deliveries, department_pauses
 from hub.store.types import utcnow

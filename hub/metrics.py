@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import maintenance
-from hub.config import HubConfig
-from hub.delivery import ApplicationStatus, DeliveryState
+from hub.model.configuration import HubConfig
+from hub.model.states import ApplicationStatus, DeliveryState
 from hub.store import applications as app_store
 from hub.store import breakers as breaker_store
 from hub.store.tables import deliveries

@@ -13,9 +13,9 @@ import structlog
 
 from hub import hookspecs
 from hub.adapter import Adapter
-from hub.catalog import Matter
-from hub.problems import Problem, ValidationProblem
-from hub.record import ApplicationRecord
+from hub.model.catalog import Matter
+from hub.model.problems import Problem, ValidationProblem
+from hub.model.record import ApplicationRecord
 
 ENTRY_POINT_GROUP = "hub.adapters"
 

@@ -9,8 +9,8 @@ import aiohttp
 import pydantic
 
 from hub.adapter import Adapter
-from hub.config import HubConfig
-from hub.configfiles import ConfigProblem, problems_from_pydantic
+from hub.model.configfiles import ConfigProblem, problems_from_pydantic
+from hub.model.configuration import HubConfig
 from hub.plugins import AdapterInfo
 
 

@@ -13,10 +13,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.adapter import Adapter
-from hub.config import HubConfig
-from hub.configfiles import ConfigError
 from hub.dispatch import Dispatcher
 from hub.metrics import Metrics
+from hub.model.configfiles import ConfigError
+from hub.model.configuration import HubConfig
 from hub.plugins import Plugins, make_plugin_manager
 from hub.registry import build_adapters, check_adapters
 from hub.relay import Relay

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.identity import compute_resident_id_check, credit_code_check_char
+from hub.model.identity import compute_resident_id_check, credit_code_check_char
 
 
 def valid_resident_id(value: str) -> bool:

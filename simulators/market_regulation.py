@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from hub.identity import credit_code_check_char
+from hub.model.identity import credit_code_check_char
 from simulators.base import SimulatedSystem
 from simulators.checks import valid_resident_id
 from simulators.ledger import FINAL, Case, Decision

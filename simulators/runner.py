@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
-from hub.departments import Department
+from hub.model.departments import Department
 from simulators.base import SimulatedSystem, SimulatorSettings
 from simulators.housing_fund import HousingFund
 from simulators.market_regulation import MarketRegulation

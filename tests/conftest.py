@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from hub.adapter import Adapter
 from hub.api.app import create_app
-from hub.config import DispatchSettings, HubConfig, load_config
+from hub.model.configuration import DispatchSettings, HubConfig, load_config
 from hub.plugins import Plugins, make_plugin_manager
 from hub.registry import build_adapters
 from hub.runtime import HUB, Hub, RuntimeOptions

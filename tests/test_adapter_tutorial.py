@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import HubConfig
+from hub.model.configuration import HubConfig
 from simulators.runner import Simulators
 from tests.conftest import REPO
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hub.config import load_config
+from hub.model.configuration import load_config
 from simulators.runner import start_simulators
 from tests.conftest import REPO
 from tests.processes import HubProcess, write_config

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import load_config
-from hub.configfiles import ConfigError
+from hub.model.configfiles import ConfigError
+from hub.model.configuration import load_config
 from tests.conftest import CONFIG
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from structlog.testing import capture_logs
 
 from hub.applications import file_application
-from hub.config import HubConfig
+from hub.model.configuration import HubConfig
 from hub.store.checkpoints import BACKSTOP_PAGES, Checkpointer, checkpoint_in_background
 from hub.store.engine import create_engine, migrate
 from tests.samples import CARD_APPLICATION

@@ -7,8 +7,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from hub.fields import FieldRule, validate_form
-from hub.problems import ValidationProblem
+from hub.model.fields import FieldRule, validate_form
+from hub.model.problems import ValidationProblem
 
 
 def rule(kind: str, **spec: Any) -> FieldRule:

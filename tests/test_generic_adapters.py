@@ -12,8 +12,8 @@ import pytest
 
 from adapters.generic_soap import GenericSoapAdapter
 from hub.adapter import DeliveryContext, DepartmentState, PermanentError
-from hub.departments import Department
 from hub.intake import normalize_application
+from hub.model.departments import Department
 from tests.conftest import CONFIG, REPO, HubDriver, SimulatorControl, by_step, hub_command
 from tests.samples import BUSINESS_STARTUP, sample
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from hub.identity import (
+from hub.model.identity import (
     CREDIT_CODE_CHARS,
     ResidentId,
     compute_resident_id_check,
@@ -18,7 +18,7 @@ from hub.identity import (
     parse_date,
     parse_resident_id,
 )
-from hub.problems import InvalidValue
+from hub.model.problems import InvalidValue
 
 
 def gb11643_check(first17: str) -> str:

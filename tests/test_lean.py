@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import maintenance
 from hub.applications import file_application, new_id
-from hub.config import HubConfig
-from hub.delivery import DeliveryState
+from hub.model.configuration import HubConfig
+from hub.model.states import DeliveryState
 from hub.store import applications as app_store
 from hub.store import attempts as attempt_store
 from hub.store import breakers as breaker_store

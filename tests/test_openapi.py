@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from hub.config import load_config
+from hub.model.configuration import load_config
 from simulators.runner import start_simulators
 from tests.conftest import OPERATOR, HubDriver
 from tests.contract import Contract

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.applications import file_application
-from hub.config import HubConfig, load_config
+from hub.model.configuration import HubConfig, load_config
 from hub.store.engine import create_engine, migrate
 from hub.store.lean import lean
 from hub.store.tables import applications, attempts, audit_log, status_events

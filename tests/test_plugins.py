@@ -14,12 +14,12 @@ from aiohttp import web
 
 from hub import hookimpl
 from hub.adapter import Adapter, DeliveryContext
-from hub.catalog import Step
-from hub.config import load_config
-from hub.departments import Department
 from hub.intake import normalize_application
+from hub.model.catalog import Step
+from hub.model.configuration import load_config
+from hub.model.departments import Department
+from hub.model.problems import Problem, ValidationProblem
 from hub.plugins import PluginError, Plugins, make_plugin_manager
-from hub.problems import Problem, ValidationProblem
 from tests.conftest import CONFIG, REPO
 from tests.samples import CARD_APPLICATION
 

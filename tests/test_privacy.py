@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hub.model.record import parse_record
 from hub.privacy import (
     PERSONAL_KEYS,
     mask_address,
@@ -19,7 +20,6 @@ from hub.privacy import (
     mask_value,
     scrub_text,
 )
-from hub.record import parse_record
 from tests.samples import HOUSEHOLD_TRANSFER, LI_NA_ID, ZHANG_WEI_ID
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from hub.problems import ValidationProblem
-from hub.record import (
+from hub.model.problems import ValidationProblem
+from hub.model.record import (
     SCHEMA_VERSION,
     ApplicationRecord,
     LegalRepresentative,

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.config import HubConfig, load_config
+from hub.model.configuration import HubConfig, load_config
 from hub.store.engine import create_engine
 from hub.store.tables import attempts, deliveries
 from simulators.faults import Faults

@@ -6,10 +6,10 @@ import aiohttp
 import pytest
 
 from hub.adapter import Adapter, DeliveryContext, DepartmentState, PermanentError, TransientError
-from hub.config import HubConfig
-from hub.identity import normalize_credit_code
 from hub.intake import normalize_application
-from hub.record import ApplicationRecord
+from hub.model.configuration import HubConfig
+from hub.model.identity import normalize_credit_code
+from hub.model.record import ApplicationRecord
 from tests.conftest import SimulatorControl
 from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION, sample
 

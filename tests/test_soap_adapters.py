@@ -9,9 +9,9 @@ import pytest
 from lxml import etree
 
 from hub.adapter import Adapter, DeliveryContext, DepartmentState, PermanentError, TransientError
-from hub.config import HubConfig
 from hub.intake import normalize_application
-from hub.record import ApplicationRecord
+from hub.model.configuration import HubConfig
+from hub.model.record import ApplicationRecord
 from hub.transports.exchange import recording
 from simulators.runner import Simulators
 from tests.conftest import SimulatorControl

@@ -14,9 +14,9 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.applications import file_application
-from hub.config import HubConfig
-from hub.delivery import ApplicationStatus, DeliveryState
 from hub.flow import settle
+from hub.model.configuration import HubConfig
+from hub.model.states import ApplicationStatus, DeliveryState
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store.engine import SQLiteEngine, create_engine, migrate, migration_status

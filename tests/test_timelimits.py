@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
+from hub.model.timelimits import Calendar, Clock
 from hub.store.tables import applications
-from hub.timelimits import Calendar, Clock
 from tests.conftest import CONFIG, HubDriver
 from tests.samples import CARD_APPLICATION, HOUSEHOLD_TRANSFER
 
@@ -53,7 +53,7 @@ def test_the_days_are_the_centers_own() -> None:
 
 def test_shipped_calendar_loads() -> None:
     """config/calendar.toml is read: National Day is a holiday, 10 October a make-up day."""
-    from hub.timelimits import load_calendar
+    from hub.model.timelimits import load_calendar
 
     calendar = load_calendar(CONFIG / "calendar.toml")
     assert not calendar.is_working_day(date(2026, 10, 5))

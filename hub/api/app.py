@@ -18,8 +18,8 @@ from hub.api import (
 )
 from hub.api.body import MAX_BODY
 from hub.api.middlewares import authentication, problems, request_id
-from hub.config import HubConfig
 from hub.console import pages as console
+from hub.model.configuration import HubConfig
 from hub.runtime import RuntimeOptions, hub_context
 
 

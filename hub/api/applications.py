@@ -25,12 +25,12 @@ from hub.applications import (
 from hub.auth import FRONTEND, allow
 from hub.cancellation import request_cancel
 from hub.corrections import NotAwaitingCorrection, correct
-from hub.delivery import ApplicationStatus
-from hub.problems import ValidationProblem
+from hub.model.problems import ValidationProblem
+from hub.model.states import ApplicationStatus
+from hub.model.tracking import query_code
 from hub.runtime import HUB
 from hub.store import applications as app_store
 from hub.store.types import utcnow
-from hub.tracking import query_code
 
 routes = web.RouteTableDef()
 

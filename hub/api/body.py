@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.api.problems import ProblemError
-from hub.problems import Problem
+from hub.model.problems import Problem
 
 MAX_BODY = 1024 * 1024
 """Largest request body accepted, in bytes; a larger one is answered 413."""

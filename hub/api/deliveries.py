@@ -10,7 +10,7 @@ from hub.api.query import Query
 from hub.applications import delivery_view
 from hub.auth import allow
 from hub.deadletters import replay
-from hub.delivery import DeliveryState
+from hub.model.states import DeliveryState
 from hub.runtime import HUB
 from hub.store import deliveries as delivery_store
 

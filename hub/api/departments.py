@@ -10,7 +10,7 @@ from hub.api.middlewares import CALLER
 from hub.api.problems import ProblemError
 from hub.auth import allow
 from hub.department_health import department_health
-from hub.problems import ValidationProblem
+from hub.model.problems import ValidationProblem
 from hub.runtime import HUB
 from hub.store.types import utcnow
 

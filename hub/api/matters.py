@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.auth import FRONTEND, allow
-from hub.catalog import Matter
+from hub.model.catalog import Matter
 from hub.runtime import HUB
 
 routes = web.RouteTableDef()

@@ -11,7 +11,7 @@ from ulid import ULID
 
 from hub.api.problems import ProblemError, problem
 from hub.auth import Caller, authenticate, roles_of
-from hub.problems import ValidationProblem
+from hub.model.problems import ValidationProblem
 from hub.runtime import HUB
 from hub.store.outages import error_class, store_unavailable
 

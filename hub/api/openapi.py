@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from hub import __version__
 from hub.api import schemas
 from hub.auth import public
-from hub.delivery import ApplicationStatus, DeliveryState
-from hub.record import ApplicationRecord
+from hub.model.record import ApplicationRecord
+from hub.model.states import ApplicationStatus, DeliveryState
 
 routes = web.RouteTableDef()
 REF = "#/components/schemas/{model}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.problems import Problem
+from hub.model.problems import Problem
 
 PROBLEM_TYPE = "urn:one-window-hub:problem:"
 CONTENT_TYPE = "application/problem+json"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from hub.problems import Problem, ValidationProblem
+from hub.model.problems import Problem, ValidationProblem
 
 
 class Query:

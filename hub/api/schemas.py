@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.delivery import ApplicationStatus, DeliveryState
+from hub.model.states import ApplicationStatus, DeliveryState
 
 
 class _Shape(BaseModel):

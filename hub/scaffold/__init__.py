@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import jinja2
 
 from hub import __version__
-from hub.departments import CODE_PATTERN
+from hub.model.departments import CODE_PATTERN
 from hub.scaffold.wsdl import Field, Operation, fetch, operations
 
 Protocol = Literal["soap", "rest"]

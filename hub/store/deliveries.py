@@ -11,7 +11,7 @@ from sqlalchemy import BindParameter, and_, bindparam, exists, func, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.delivery import UNDECIDED, DeliveryState
+from hub.model.states import UNDECIDED, DeliveryState
 from hub.store import breakers as breaker_store
 from hub.store.lean import lean
 from hub.store.tables import deliveries

@@ -24,7 +24,7 @@ from hub.adapter import (
     TransientError,
     supports,
 )
-from hub.delivery import FINAL, DeliveryState
+from hub.model.states import FINAL, DeliveryState
 from hub.privacy import PERSONAL_KEYS
 from hub.testing.kit import STEP, Kit
 from hub.testing.proxy import Mode

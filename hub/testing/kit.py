@@ -27,12 +27,12 @@ from hub.adapter import (
     Payload,
     Receipt,
 )
-from hub.catalog import Catalog, Matter, Step
-from hub.config import ApiClient, DispatchSettings, HubConfig, HubSettings
-from hub.departments import Department, StatusPolicy
 from hub.intake import normalize_application
+from hub.model.catalog import Catalog, Matter, Step
+from hub.model.configuration import ApiClient, DispatchSettings, HubConfig, HubSettings
+from hub.model.departments import Department, StatusPolicy
+from hub.model.record import ApplicationRecord
 from hub.plugins import Plugins, make_plugin_manager
-from hub.record import ApplicationRecord
 from hub.testing.proxy import FaultProxy
 
 STEP = "under_test"

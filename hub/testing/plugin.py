@@ -14,9 +14,9 @@ import pydantic
 import pytest
 import pytest_asyncio
 
-from hub.catalog import Matter
-from hub.configfiles import problems_from_pydantic, read_toml
-from hub.departments import read_department
+from hub.model.catalog import Matter
+from hub.model.configfiles import problems_from_pydantic, read_toml
+from hub.model.departments import read_department
 from hub.testing.kit import GIVEN, GIVEN_DEPARTMENT, STEP, Kit
 from hub.testing.proxy import FaultProxy
 

@@ -16,7 +16,7 @@ from multidict import CIMultiDictProxy
 
 from hub import __version__
 from hub.adapter import DeliveryContext, TransientError
-from hub.departments import Department
+from hub.model.departments import Department
 from hub.transports.exchange import Exchange, record
 
 log = structlog.get_logger("hub.transports")

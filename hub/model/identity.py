@@ -10,7 +10,7 @@ from typing import Literal
 
 import phonenumbers
 
-from hub.problems import InvalidValue
+from hub.model.problems import InvalidValue
 
 _SPACE = re.compile(r"\s+")  # str patterns match Unicode white space, U+3000 included
 

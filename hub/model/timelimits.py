@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
-from hub.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
+from hub.model.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
 
 
 class CalendarFile(BaseModel):

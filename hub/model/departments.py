@@ -11,7 +11,7 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
+from hub.model.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 

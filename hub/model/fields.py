@@ -9,14 +9,14 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.identity import (
+from hub.model.identity import (
     normalize_credit_code,
     normalize_phone,
     normalize_text,
     parse_date,
     parse_resident_id,
 )
-from hub.problems import InvalidValue, Problem, ValidationProblem
+from hub.model.problems import InvalidValue, Problem, ValidationProblem
 
 FieldType = Literal[
     "string",

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.catalog import Catalog, load_catalog
-from hub.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
-from hub.departments import Department, EnvCredential, read_departments
-from hub.timelimits import Calendar, Clock, load_calendar
+from hub.model.catalog import Catalog, load_catalog
+from hub.model.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
+from hub.model.departments import Department, EnvCredential, read_departments
+from hub.model.timelimits import Calendar, Clock, load_calendar
 
 
 class _Section(BaseModel):

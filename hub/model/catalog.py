@@ -12,9 +12,9 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
-from hub.departments import CODE_PATTERN
-from hub.fields import FieldRule
+from hub.model.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
+from hub.model.departments import CODE_PATTERN
+from hub.model.fields import FieldRule
 
 MATTER_CODE = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
 # A step reads an earlier step's output as "step_name.output_name".

@@ -11,14 +11,14 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError, core_schema
 
-from hub.identity import (
+from hub.model.identity import (
     normalize_credit_code,
     normalize_phone,
     normalize_text,
     parse_date,
     parse_resident_id,
 )
-from hub.problems import InvalidValue, Problem, ValidationProblem
+from hub.model.problems import InvalidValue, Problem, ValidationProblem
 
 SCHEMA_VERSION: Literal[1] = 1
 
