@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.mapping_rules import Answer, Call, Lookup, Operation, Status, build, dig
 from hub import hookimpl
-from hub.adapter import (
+from hub.model.catalog import Step
+from hub.model.record import ApplicationRecord
+from hub.plugin.adapter import (
     Adapter,
     DeliveryContext,
     DepartmentStatus,
@@ -18,8 +20,6 @@ from hub.adapter import (
     Receipt,
     TransientError,
 )
-from hub.model.catalog import Step
-from hub.model.record import ApplicationRecord
 from hub.transports.rest import RestAdapter, RestResponse
 
 

@@ -11,7 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from adapters.generic_rest import scope
 from adapters.mapping_rules import Body, build, dig
 from hub import hookimpl
-from hub.adapter import (
+from hub.model.catalog import Step
+from hub.model.departments import Department
+from hub.model.record import ApplicationRecord
+from hub.plugin.adapter import (
     Adapter,
     DeliveryContext,
     DepartmentState,
@@ -20,9 +23,6 @@ from hub.adapter import (
     Receipt,
     TransientError,
 )
-from hub.model.catalog import Step
-from hub.model.departments import Department
-from hub.model.record import ApplicationRecord
 from hub.transports.soap import SoapAdapter, load_client
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hub.adapter import DepartmentState, PermanentError, TransientError
 from hub.model.record import ApplicationRecord, Organization, Person
+from hub.plugin.adapter import DepartmentState, PermanentError, TransientError
 
 
 def person(record: ApplicationRecord) -> Person:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Self
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from hub.adapter import DepartmentState, PermanentError
+from hub.plugin.adapter import DepartmentState, PermanentError
 
 # What a request field may read: the record's parts, earlier steps' outputs, the delivery.
 SOURCES = frozenset(

@@ -9,7 +9,9 @@ from urllib.parse import quote, urlencode
 
 from adapters.mapping import code_of, organization, state_of
 from hub import hookimpl
-from hub.adapter import (
+from hub.model.catalog import Step
+from hub.model.record import ApplicationRecord
+from hub.plugin.adapter import (
     Adapter,
     DeliveryContext,
     DepartmentState,
@@ -18,8 +20,6 @@ from hub.adapter import (
     Receipt,
     TransientError,
 )
-from hub.model.catalog import Step
-from hub.model.record import ApplicationRecord
 from hub.transports.rest import RestAdapter, RestResponse
 
 ENTERPRISE_TYPES = {

@@ -8,7 +8,9 @@ from typing import Any, ClassVar
 
 from adapters.mapping import code_of, needed, organization, person, state_of
 from hub import hookimpl
-from hub.adapter import (
+from hub.model.catalog import Step
+from hub.model.record import ApplicationRecord
+from hub.plugin.adapter import (
     Adapter,
     DeliveryContext,
     DepartmentState,
@@ -16,8 +18,6 @@ from hub.adapter import (
     Payload,
     Receipt,
 )
-from hub.model.catalog import Step
-from hub.model.record import ApplicationRecord
 from hub.transports.soap import SoapAdapter
 
 REASONS = {

@@ -15,7 +15,9 @@ from adapters.mapping import (
     yyyymmdd,
 )
 from hub import hookimpl
-from hub.adapter import (
+from hub.model.catalog import Step
+from hub.model.record import ApplicationRecord
+from hub.plugin.adapter import (
     Adapter,
     DeliveryContext,
     DepartmentState,
@@ -25,8 +27,6 @@ from hub.adapter import (
     Receipt,
     TransientError,
 )
-from hub.model.catalog import Step
-from hub.model.record import ApplicationRecord
 from hub.transports.rest import RestAdapter, RestResponse
 
 OK = "0000"

@@ -30,6 +30,10 @@ MOVED = {
     "hub.departments": "hub.model.departments",
     "hub.configfiles": "hub.model.configfiles",
     "hub.config": "hub.model.configuration",
+    "hub.hookspecs": "hub.plugin.hookspecs",
+    "hub.plugins": "hub.plugin.manager",
+    "hub.adapter": "hub.plugin.adapter",
+    "hub.registry": "hub.plugin.registry",
 }
 """Modules of release 0.1 that moved, by old path: importable there until 0.3, with a warning."""
 

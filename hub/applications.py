@@ -19,7 +19,7 @@ from hub.model.record import ApplicationRecord
 from hub.model.states import ApplicationStatus, DeliveryState
 from hub.model.timelimits import Clock
 from hub.model.tracking import new_reference, query_code
-from hub.plugins import Plugins
+from hub.plugin.manager import Plugins
 from hub.privacy import mask_record
 from hub.store import applications as app_store
 from hub.store import events

@@ -8,12 +8,12 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.adapter import PermanentError, Receipt, TransientError, supports
 from hub.calls import HeldBack
 from hub.flow import settle
 from hub.jobs import RELEASED, Job, Work
 from hub.model.states import FINAL, UNDECIDED, DeliveryState
 from hub.model.timelimits import Clock
+from hub.plugin.adapter import PermanentError, Receipt, TransientError, supports
 from hub.privacy import scrub_text
 from hub.sending import Sender, scheduled_backoff
 from hub.store import applications as app_store

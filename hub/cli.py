@@ -29,8 +29,8 @@ from hub.logging import configure_logging
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
 from hub.model.states import DeliveryState
-from hub.plugins import PluginError
-from hub.registry import build_adapters, check_adapters, probe_departments
+from hub.plugin.manager import PluginError
+from hub.plugin.registry import build_adapters, check_adapters, probe_departments
 
 
 @click.group()

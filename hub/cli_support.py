@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig, load_config
-from hub.plugins import PluginError, Plugins, make_plugin_manager
+from hub.plugin.manager import PluginError, Plugins, make_plugin_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from hub.intake import normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.problems import ValidationProblem
 from hub.model.states import ApplicationStatus, DeliveryState
-from hub.plugins import Plugins
+from hub.plugin.manager import Plugins
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store import events

@@ -9,7 +9,7 @@ from hub.model.catalog import Catalog
 from hub.model.fields import validate_form
 from hub.model.problems import Problem, ValidationProblem
 from hub.model.record import ApplicationRecord, parse_record
-from hub.plugins import Plugins
+from hub.plugin.manager import Plugins
 
 
 def normalize_application(

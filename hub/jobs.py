@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.adapter import Adapter, DeliveryContext
 from hub.calls import Calls, LeaseLost
 from hub.flow import settle
 from hub.model.catalog import Step
 from hub.model.departments import Department
 from hub.model.timelimits import Clock
+from hub.plugin.adapter import Adapter, DeliveryContext
 from hub.store import deliveries as delivery_store
 from hub.store import events
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.plugins import Plugins
+from hub.plugin.manager import Plugins
 from hub.store import applications as app_store
 from hub.store import events
 from hub.store.outages import Outages

@@ -12,13 +12,13 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.adapter import Adapter
 from hub.dispatch import Dispatcher
 from hub.metrics import Metrics
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
-from hub.plugins import Plugins, make_plugin_manager
-from hub.registry import build_adapters, check_adapters
+from hub.plugin.adapter import Adapter
+from hub.plugin.manager import Plugins, make_plugin_manager
+from hub.plugin.registry import build_adapters, check_adapters
 from hub.relay import Relay
 from hub.store.checkpoints import checkpoint_in_background
 from hub.store.engine import SQLiteEngine, create_engine, migrate

@@ -11,12 +11,12 @@ import tenacity
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.adapter import Payload, PermanentError, Receipt, TransientError, supports
 from hub.calls import HELD_BACK, CallResult, HeldBack, Then
 from hub.jobs import RELEASED, Job, Work
 from hub.model.departments import RetryPolicy
 from hub.model.record import ApplicationRecord
 from hub.model.states import FINAL, DeliveryState
+from hub.plugin.adapter import Payload, PermanentError, Receipt, TransientError, supports
 from hub.privacy import scrub_text
 from hub.store import applications as app_store
 from hub.store import attempts as attempt_store

@@ -9,13 +9,13 @@ import structlog
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.adapter import DepartmentState, DepartmentStatus, Receipt
 from hub.callbacks import MAX_SKEW
 from hub.calls import CallResult, HeldBack
 from hub.jobs import RELEASED, Job, Work, moved
 from hub.model.configuration import HubConfig
 from hub.model.departments import StatusPolicy
 from hub.model.states import FINAL, DeliveryState
+from hub.plugin.adapter import DepartmentState, DepartmentStatus, Receipt
 from hub.privacy import scrub_text
 from hub.store import deliveries as delivery_store
 from hub.store.tables import callbacks_seen

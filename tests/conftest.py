@@ -22,11 +22,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import make_url
 
-from hub.adapter import Adapter
 from hub.api.app import create_app
 from hub.model.configuration import DispatchSettings, HubConfig, load_config
-from hub.plugins import Plugins, make_plugin_manager
-from hub.registry import build_adapters
+from hub.plugin.adapter import Adapter
+from hub.plugin.manager import Plugins, make_plugin_manager
+from hub.plugin.registry import build_adapters
 from hub.runtime import HUB, Hub, RuntimeOptions
 from simulators.base import SimulatorSettings
 from simulators.ledger import DecisionPolicy

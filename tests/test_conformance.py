@@ -18,8 +18,8 @@ from adapters.market_regulation import MarketRegulationAdapter
 from adapters.public_security import PublicSecurityAdapter
 from adapters.social_security import SocialSecurityAdapter
 from adapters.tax import TaxAdapter
-from hub.adapter import Receipt
 from hub.model.departments import read_department
+from hub.plugin.adapter import Receipt
 from hub.testing import AdapterConformance
 from simulators import housing_fund, market_regulation, public_security, social_security, tax
 from simulators.ledger import Decision

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hub import hookspecs
+from hub.plugin import hookspecs
 from tests.conftest import REPO
 
 # docs/api.md's curl session is run as a whole by tests/test_api_docs.py.

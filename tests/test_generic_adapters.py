@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 
 from adapters.generic_soap import GenericSoapAdapter
-from hub.adapter import DeliveryContext, DepartmentState, PermanentError
 from hub.intake import normalize_application
 from hub.model.departments import Department
+from hub.plugin.adapter import DeliveryContext, DepartmentState, PermanentError
 from tests.conftest import CONFIG, REPO, HubDriver, SimulatorControl, by_step, hub_command
 from tests.samples import BUSINESS_STARTUP, sample
 

@@ -14,7 +14,7 @@ CARELESS = '''
 import structlog
 
 from adapters.social_security import SocialSecurityAdapter
-from hub.adapter import DepartmentState, DepartmentStatus, PermanentError, TransientError
+from hub.plugin.adapter import DepartmentState, DepartmentStatus, PermanentError, TransientError
 import tests.test_conformance as shipped
 
 log = structlog.get_logger("careless")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +14,13 @@ import pytest
 from aiohttp import web
 
 from hub import hookimpl
-from hub.adapter import Adapter, DeliveryContext
 from hub.intake import normalize_application
 from hub.model.catalog import Step
 from hub.model.configuration import load_config
 from hub.model.departments import Department
 from hub.model.problems import Problem, ValidationProblem
-from hub.plugins import PluginError, Plugins, make_plugin_manager
+from hub.plugin.adapter import Adapter, DeliveryContext
+from hub.plugin.manager import PluginError, Plugins, make_plugin_manager
 from tests.conftest import CONFIG, REPO
 from tests.samples import CARD_APPLICATION
 
@@ -32,6 +33,9 @@ def acme_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The acme package installed by pip into its own directory, with its entry-point metadata."""
     target = tmp_path_factory.mktemp("acme-site")
     build = tmp_path_factory.mktemp("acme-build")
+    # Built from a copy: setuptools builds in the source tree, and a build/ left in tests/ would
+    # be type-checked (and fail) by the next `make test`.
+    source = shutil.copytree(FIXTURE, build / "acme_adapter")
     subprocess.run(
         [
             sys.executable,
@@ -44,7 +48,7 @@ def acme_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             "--target",
             str(target),
-            str(FIXTURE),
+            str(source),
         ],
         check=True,
         env={**os.environ, "TMPDIR": str(build)},

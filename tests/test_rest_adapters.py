@@ -5,11 +5,17 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from hub.adapter import Adapter, DeliveryContext, DepartmentState, PermanentError, TransientError
 from hub.intake import normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.identity import normalize_credit_code
 from hub.model.record import ApplicationRecord
+from hub.plugin.adapter import (
+    Adapter,
+    DeliveryContext,
+    DepartmentState,
+    PermanentError,
+    TransientError,
+)
 from tests.conftest import SimulatorControl
 from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION, sample
 

@@ -8,10 +8,16 @@ import aiohttp
 import pytest
 from lxml import etree
 
-from hub.adapter import Adapter, DeliveryContext, DepartmentState, PermanentError, TransientError
 from hub.intake import normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.record import ApplicationRecord
+from hub.plugin.adapter import (
+    Adapter,
+    DeliveryContext,
+    DepartmentState,
+    PermanentError,
+    TransientError,
+)
 from hub.transports.exchange import recording
 from simulators.runner import Simulators
 from tests.conftest import SimulatorControl

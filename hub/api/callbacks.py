@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from hub.adapter import supports
 from hub.api.problems import ProblemError
 from hub.auth import public
 from hub.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackRefused, verify
+from hub.plugin.adapter import supports
 from hub.runtime import HUB
 from hub.status import apply_pushed_status
 from hub.store.types import utcnow

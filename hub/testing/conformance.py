@@ -14,7 +14,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from hub.adapter import (
+from hub.model.states import FINAL, DeliveryState
+from hub.plugin.adapter import (
     Adapter,
     DepartmentError,
     DepartmentState,
@@ -24,7 +25,6 @@ from hub.adapter import (
     TransientError,
     supports,
 )
-from hub.model.states import FINAL, DeliveryState
 from hub.privacy import PERSONAL_KEYS
 from hub.testing.kit import STEP, Kit
 from hub.testing.proxy import Mode
@@ -127,7 +127,7 @@ class AdapterConformance:
         if not isinstance(receipt, Receipt):
             fail(
                 f"send() returned {receipt!r}",
-                "return hub.adapter.Receipt(reference, outputs) from send()/receipt_from()",
+                "return hub.plugin.adapter.Receipt(reference, outputs) from send()/receipt_from()",
             )
         if not isinstance(receipt.reference, str) or not receipt.reference.strip():
             fail(

@@ -19,7 +19,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from hub import hookimpl
-from hub.adapter import (
+from hub.intake import normalize_application
+from hub.model.catalog import Catalog, Matter, Step
+from hub.model.configuration import ApiClient, DispatchSettings, HubConfig, HubSettings
+from hub.model.departments import Department, StatusPolicy
+from hub.model.record import ApplicationRecord
+from hub.plugin.adapter import (
     Adapter,
     DeliveryContext,
     DepartmentState,
@@ -27,12 +32,7 @@ from hub.adapter import (
     Payload,
     Receipt,
 )
-from hub.intake import normalize_application
-from hub.model.catalog import Catalog, Matter, Step
-from hub.model.configuration import ApiClient, DispatchSettings, HubConfig, HubSettings
-from hub.model.departments import Department, StatusPolicy
-from hub.model.record import ApplicationRecord
-from hub.plugins import Plugins, make_plugin_manager
+from hub.plugin.manager import Plugins, make_plugin_manager
 from hub.testing.proxy import FaultProxy
 
 STEP = "under_test"

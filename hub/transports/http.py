@@ -15,8 +15,8 @@ import structlog
 from multidict import CIMultiDictProxy
 
 from hub import __version__
-from hub.adapter import DeliveryContext, TransientError
 from hub.model.departments import Department
+from hub.plugin.adapter import DeliveryContext, TransientError
 from hub.transports.exchange import Exchange, record
 
 log = structlog.get_logger("hub.transports")

@@ -10,7 +10,14 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from hub.adapter import Adapter, DeliveryContext, Payload, PermanentError, Receipt, TransientError
+from hub.plugin.adapter import (
+    Adapter,
+    DeliveryContext,
+    Payload,
+    PermanentError,
+    Receipt,
+    TransientError,
+)
 from hub.transports.http import HttpResponse, exchange, tracing_headers
 
 # Statuses that say "not now" rather than "not this": the same request may well succeed later.

@@ -21,7 +21,7 @@ from multidict import CIMultiDictProxy
 from pydantic import BaseModel, ConfigDict
 from zeep.wsse.username import UsernameToken
 
-from hub.adapter import (
+from hub.plugin.adapter import (
     Adapter,
     DeliveryContext,
     DepartmentError,

@@ -11,11 +11,11 @@ from typing import Any
 import pluggy
 import structlog
 
-from hub import hookspecs
-from hub.adapter import Adapter
 from hub.model.catalog import Matter
 from hub.model.problems import Problem, ValidationProblem
 from hub.model.record import ApplicationRecord
+from hub.plugin import hookspecs
+from hub.plugin.adapter import Adapter
 
 ENTRY_POINT_GROUP = "hub.adapters"
 
@@ -94,7 +94,7 @@ class Plugins:
                 if not (inspect.isclass(cls) and issubclass(cls, Adapter)):
                     raise PluginError(
                         f"plugin {plugin_name!r} offered {cls!r} from hub_adapters, "
-                        "which is not a hub.adapter.Adapter subclass"
+                        "which is not a hub.plugin.adapter.Adapter subclass"
                     )
                 if inspect.isabstract(cls):
                     missing = ", ".join(sorted(cls.__abstractmethods__))

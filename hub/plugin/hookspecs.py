@@ -2,7 +2,8 @@
 
 Plugins implement these with `@hub.hookimpl`. pluggy calls hooks synchronously: a hook that
 builds or picks something returns plain objects (whose methods may be async); a hook that only
-observes may return an awaitable, which the hub awaits. Only `hub.plugins.Plugins` calls them.
+observes may return an awaitable, which the hub awaits. Only `hub.plugin.manager.Plugins` calls
+them.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from hub.adapter import Adapter
     from hub.model.catalog import Matter
     from hub.model.problems import Problem
     from hub.model.record import ApplicationRecord
+    from hub.plugin.adapter import Adapter
 
 hookspec = pluggy.HookspecMarker("hub")
 
@@ -29,7 +30,7 @@ def hub_adapters() -> list[type[Adapter]]:
     creates one instance per department whose config names the class's `name`, passing that
     department's settings and the hub's shared aiohttp session.
 
-    :returns: a list of `hub.adapter.Adapter` subclasses (an empty list offers none). Two
+    :returns: a list of `hub.plugin.adapter.Adapter` subclasses (an empty list offers none). Two
         plugins offering the same adapter name is a configuration error naming both.
     """
 

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 import aiohttp
 import pydantic
 
-from hub.adapter import Adapter
 from hub.model.configfiles import ConfigProblem, problems_from_pydantic
 from hub.model.configuration import HubConfig
-from hub.plugins import AdapterInfo
+from hub.plugin.adapter import Adapter
+from hub.plugin.manager import AdapterInfo
 
 
 def check_adapters(config: HubConfig, adapters: Mapping[str, AdapterInfo]) -> list[ConfigProblem]:
