@@ -18,7 +18,7 @@ import psutil
 from bench.hubrun import Context
 from bench.report import print_report, ratios, targets
 from bench.scenarios import FAULT_DEPARTMENT, SCENARIOS, Sizes, selected
-from hub.logging import configure_logging
+from hub.ops.logging import configure_logging
 
 QUICK = ("limit", "hub-sqlite")
 QUICK_APPLICATIONS = 40

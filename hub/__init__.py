@@ -34,6 +34,13 @@ MOVED = {
     "hub.plugins": "hub.plugin.manager",
     "hub.adapter": "hub.plugin.adapter",
     "hub.registry": "hub.plugin.registry",
+    "hub.audit": "hub.ops.audit",
+    "hub.metrics": "hub.ops.metrics",
+    "hub.department_health": "hub.ops.department_health",
+    "hub.maintenance": "hub.ops.maintenance",
+    "hub.logging": "hub.ops.logging",
+    "hub.privacy": "hub.ops.privacy",
+    "hub.auth": "hub.ops.auth",
 }
 """Modules of release 0.1 that moved, by old path: importable there until 0.3, with a warning."""
 

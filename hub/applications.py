@@ -19,8 +19,8 @@ from hub.model.record import ApplicationRecord
 from hub.model.states import ApplicationStatus, DeliveryState
 from hub.model.timelimits import Clock
 from hub.model.tracking import new_reference, query_code
+from hub.ops.privacy import mask_record
 from hub.plugin.manager import Plugins
-from hub.privacy import mask_record
 from hub.store import applications as app_store
 from hub.store import events
 from hub.store.applications import FINAL_STATUSES

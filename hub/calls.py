@@ -17,10 +17,10 @@ import structlog
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.metrics import Metrics
 from hub.model.departments import Department
+from hub.ops.metrics import Metrics
+from hub.ops.privacy import scrub_text
 from hub.plugin.adapter import DepartmentError, PermanentError, TransientError
-from hub.privacy import scrub_text
 from hub.store import attempts as attempt_store
 from hub.store import breakers as breaker_store
 from hub.store import deliveries as delivery_store

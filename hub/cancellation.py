@@ -13,8 +13,8 @@ from hub.flow import settle
 from hub.jobs import RELEASED, Job, Work
 from hub.model.states import FINAL, UNDECIDED, DeliveryState
 from hub.model.timelimits import Clock
+from hub.ops.privacy import scrub_text
 from hub.plugin.adapter import PermanentError, Receipt, TransientError, supports
-from hub.privacy import scrub_text
 from hub.sending import Sender, scheduled_backoff
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store

@@ -25,10 +25,10 @@ from hub.cli_support import (
     store_option,
     with_engine,
 )
-from hub.logging import configure_logging
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
 from hub.model.states import DeliveryState
+from hub.ops.logging import configure_logging
 from hub.plugin.manager import PluginError
 from hub.plugin.registry import build_adapters, check_adapters, probe_departments
 
@@ -410,8 +410,8 @@ def token() -> None:
 )
 def new_token_command(name: str, roles: tuple[str, ...]) -> None:
     """Make a bearer token for a client: prints the token once, and its [[clients]] entry."""
-    from hub.auth import new_token, token_hash
     from hub.model.configuration import ApiClient
+    from hub.ops.auth import new_token, token_hash
 
     token_value = new_token()
     try:

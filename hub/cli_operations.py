@@ -13,10 +13,10 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import audit as audit_trail
-from hub import maintenance
 from hub.cli_support import config_options, echo_table, load, store_option, with_engine
-from hub.department_health import department_health
+from hub.ops import audit as audit_trail
+from hub.ops import maintenance
+from hub.ops.department_health import department_health
 from hub.store import attempts as attempt_store
 from hub.store.types import utcnow
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import audit
 from hub.flow import settle
 from hub.model.states import DeliveryState
 from hub.model.timelimits import Clock
+from hub.ops import audit
 from hub.store import deliveries as delivery_store
 from hub.store import events
 from hub.store.types import utcnow

@@ -16,13 +16,13 @@ import structlog
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import maintenance
 from hub.calls import Calls, LeaseLost, worker_name
 from hub.cancellation import Canceller
 from hub.jobs import Job, Work
-from hub.metrics import Metrics
 from hub.model.configuration import HubConfig
 from hub.model.states import UNDECIDED
+from hub.ops import maintenance
+from hub.ops.metrics import Metrics
 from hub.plugin.adapter import Adapter
 from hub.sending import Sender
 from hub.status import Poller

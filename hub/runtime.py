@@ -13,9 +13,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.dispatch import Dispatcher
-from hub.metrics import Metrics
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
+from hub.ops.metrics import Metrics
 from hub.plugin.adapter import Adapter
 from hub.plugin.manager import Plugins, make_plugin_manager
 from hub.plugin.registry import build_adapters, check_adapters

@@ -16,8 +16,8 @@ from hub.jobs import RELEASED, Job, Work
 from hub.model.departments import RetryPolicy
 from hub.model.record import ApplicationRecord
 from hub.model.states import FINAL, DeliveryState
+from hub.ops.privacy import scrub_text
 from hub.plugin.adapter import Payload, PermanentError, Receipt, TransientError, supports
-from hub.privacy import scrub_text
 from hub.store import applications as app_store
 from hub.store import attempts as attempt_store
 from hub.store import deliveries as delivery_store

@@ -15,8 +15,8 @@ from hub.jobs import RELEASED, Job, Work, moved
 from hub.model.configuration import HubConfig
 from hub.model.departments import StatusPolicy
 from hub.model.states import FINAL, DeliveryState
+from hub.ops.privacy import scrub_text
 from hub.plugin.adapter import DepartmentState, DepartmentStatus, Receipt
-from hub.privacy import scrub_text
 from hub.store import deliveries as delivery_store
 from hub.store.tables import callbacks_seen
 from hub.store.types import utcnow

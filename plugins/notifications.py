@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hub import hookimpl
-from hub.privacy import mask_phone
+from hub.ops.privacy import mask_phone
 
 WORDS = {
     "submitted": "已受理",

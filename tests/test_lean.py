@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import maintenance
 from hub.applications import file_application, new_id
 from hub.model.configuration import HubConfig
 from hub.model.states import DeliveryState
+from hub.ops import maintenance
 from hub.store import applications as app_store
 from hub.store import attempts as attempt_store
 from hub.store import breakers as breaker_store

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from hub.logging import configure_logging
+from hub.ops.logging import configure_logging
 from tests.samples import LI_NA_ID, ZHANG_WEI_ID
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hub.model.record import parse_record
-from hub.privacy import (
+from hub.ops.privacy import (
     PERSONAL_KEYS,
     mask_address,
     mask_birth_date,

@@ -22,12 +22,12 @@ from hub.applications import (
     find_by_idempotency_key,
     request_hash,
 )
-from hub.auth import FRONTEND, allow
 from hub.cancellation import request_cancel
 from hub.corrections import NotAwaitingCorrection, correct
 from hub.model.problems import ValidationProblem
 from hub.model.states import ApplicationStatus
 from hub.model.tracking import query_code
+from hub.ops.auth import FRONTEND, allow
 from hub.runtime import HUB
 from hub.store import applications as app_store
 from hub.store.types import utcnow

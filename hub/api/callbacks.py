@@ -6,8 +6,8 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from hub.api.problems import ProblemError
-from hub.auth import public
 from hub.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackRefused, verify
+from hub.ops.auth import public
 from hub.plugin.adapter import supports
 from hub.runtime import HUB
 from hub.status import apply_pushed_status

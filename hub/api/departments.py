@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub import maintenance
 from hub.api.body import json_object
 from hub.api.middlewares import CALLER
 from hub.api.problems import ProblemError
-from hub.auth import allow
-from hub.department_health import department_health
 from hub.model.problems import ValidationProblem
+from hub.ops import maintenance
+from hub.ops.auth import allow
+from hub.ops.department_health import department_health
 from hub.runtime import HUB
 from hub.store.types import utcnow
 

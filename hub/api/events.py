@@ -10,7 +10,7 @@ import time
 from aiohttp import web
 
 from hub.api.problems import ProblemError
-from hub.auth import FRONTEND, allow
+from hub.ops.auth import FRONTEND, allow
 from hub.runtime import HUB
 from hub.store import applications as app_store
 from hub.store import events

@@ -6,7 +6,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from hub.auth import public
+from hub.ops.auth import public
 from hub.runtime import HUB
 from hub.store.engine import migration_status
 from hub.store.types import utcnow

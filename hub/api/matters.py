@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.auth import FRONTEND, allow
 from hub.model.catalog import Matter
+from hub.ops.auth import FRONTEND, allow
 from hub.runtime import HUB
 
 routes = web.RouteTableDef()

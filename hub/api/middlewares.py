@@ -10,8 +10,8 @@ from aiohttp import web
 from ulid import ULID
 
 from hub.api.problems import ProblemError, problem
-from hub.auth import Caller, authenticate, roles_of
 from hub.model.problems import ValidationProblem
+from hub.ops.auth import Caller, authenticate, roles_of
 from hub.runtime import HUB
 from hub.store.outages import error_class, store_unavailable
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from hub import __version__
 from hub.api import schemas
-from hub.auth import public
 from hub.model.record import ApplicationRecord
 from hub.model.states import ApplicationStatus, DeliveryState
+from hub.ops.auth import public
 
 routes = web.RouteTableDef()
 REF = "#/components/schemas/{model}"

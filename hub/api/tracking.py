@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from hub.api.problems import ProblemError
 from hub.applications import due_view
-from hub.auth import public
 from hub.model.tracking import code_matches, normalize_reference
+from hub.ops.auth import public
 from hub.runtime import HUB
 from hub.store import applications as app_store
 from hub.store.tables import track_failures

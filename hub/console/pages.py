@@ -16,9 +16,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from hub import audit, maintenance
 from hub.applications import application_view
-from hub.auth import OPERATOR, authenticate, public
 from hub.console.charts import sparkline
 from hub.console.sessions import (
     COOKIE,
@@ -29,8 +27,10 @@ from hub.console.sessions import (
     open_session,
 )
 from hub.deadletters import replay
-from hub.department_health import department_health
-from hub.privacy import mask_record
+from hub.ops import audit, maintenance
+from hub.ops.auth import OPERATOR, authenticate, public
+from hub.ops.department_health import department_health
+from hub.ops.privacy import mask_record
 from hub.runtime import HUB
 from hub.store import applications as app_store
 from hub.store import attempts as attempt_store

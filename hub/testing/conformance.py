@@ -15,6 +15,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from hub.model.states import FINAL, DeliveryState
+from hub.ops.privacy import PERSONAL_KEYS
 from hub.plugin.adapter import (
     Adapter,
     DepartmentError,
@@ -25,7 +26,6 @@ from hub.plugin.adapter import (
     TransientError,
     supports,
 )
-from hub.privacy import PERSONAL_KEYS
 from hub.testing.kit import STEP, Kit
 from hub.testing.proxy import Mode
 
@@ -345,7 +345,7 @@ class AdapterConformance:
                 fail(
                     f"a personal value ({value[:1]}…) appears in clear in the log events",
                     "log references, codes and sizes, never record fields; mask with "
-                    "hub.privacy.mask_value(key, value) if a field must be shown",
+                    "hub.ops.privacy.mask_value(key, value) if a field must be shown",
                 )
 
     # ---- end to end -------------------------------------------------------------------------

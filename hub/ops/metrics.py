@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import maintenance
 from hub.model.configuration import HubConfig
 from hub.model.states import ApplicationStatus, DeliveryState
+from hub.ops import maintenance
 from hub.store import applications as app_store
 from hub.store import breakers as breaker_store
 from hub.store.tables import deliveries

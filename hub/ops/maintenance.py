@@ -6,8 +6,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub import audit
 from hub.model.states import DeliveryState
+from hub.ops import audit
 from hub.store.lean import lean
 from hub.store.tables import deliveries, department_pauses
 from hub.store.types import utcnow

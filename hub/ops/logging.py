@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
-from hub.privacy import PERSONAL_KEYS, mask_value, scrub_text
+from hub.ops.privacy import PERSONAL_KEYS, mask_value, scrub_text
 
 
 def _mask(value: Any) -> Any:

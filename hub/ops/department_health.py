@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import maintenance
 from hub.model.configuration import HubConfig
 from hub.model.states import UNDECIDED, DeliveryState
+from hub.ops import maintenance
 from hub.store import breakers as breaker_store
 from hub.store.tables import attempts, deliveries
 
