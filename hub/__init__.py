@@ -41,6 +41,15 @@ MOVED = {
     "hub.logging": "hub.ops.logging",
     "hub.privacy": "hub.ops.privacy",
     "hub.auth": "hub.ops.auth",
+    "hub.dispatch": "hub.delivery.dispatch",
+    "hub.sending": "hub.delivery.sending",
+    "hub.calls": "hub.delivery.calls",
+    "hub.jobs": "hub.delivery.jobs",
+    "hub.relay": "hub.delivery.relay",
+    "hub.status": "hub.delivery.status",
+    "hub.callbacks": "hub.delivery.callbacks",
+    "hub.deadletters": "hub.delivery.deadletters",
+    "hub.flow": "hub.delivery.flow",
 }
 """Modules of release 0.1 that moved, by old path: importable there until 0.3, with a warning."""
 

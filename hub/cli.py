@@ -366,7 +366,7 @@ def replay_command(
     `hub replay --department tax` or `hub replay --all-dead`. A running hub picks them up."""
     from rich.progress import Progress
 
-    from hub.deadletters import dead_letter_ids, replay
+    from hub.delivery.deadletters import dead_letter_ids, replay
 
     if bool(delivery_ids) + bool(department) + all_dead != 1:
         raise click.UsageError("give delivery ids, or --department D, or --all-dead (one of them)")

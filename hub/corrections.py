@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.flow import settle
+from hub.delivery.flow import settle
 from hub.intake import normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.problems import ValidationProblem

@@ -12,14 +12,14 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.dispatch import Dispatcher
+from hub.delivery.dispatch import Dispatcher
+from hub.delivery.relay import Relay
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
 from hub.ops.metrics import Metrics
 from hub.plugin.adapter import Adapter
 from hub.plugin.manager import Plugins, make_plugin_manager
 from hub.plugin.registry import build_adapters, check_adapters
-from hub.relay import Relay
 from hub.store.checkpoints import checkpoint_in_background
 from hub.store.engine import SQLiteEngine, create_engine, migrate
 

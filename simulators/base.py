@@ -14,7 +14,7 @@ import pydantic
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from hub.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from hub.delivery.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from simulators.faults import FaultKind, FaultPlan, Faults
 from simulators.ledger import Case, Decision, DecisionPolicy, Ledger
 

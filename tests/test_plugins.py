@@ -231,7 +231,7 @@ async def test_status_changes_reach_plugins_once_in_order_despite_a_broken_one(
     """The relay announces each committed change once, in order; a failing plugin does not
     stop the others; a second process does not announce the same changes again."""
     from hub.applications import file_application
-    from hub.relay import Relay
+    from hub.delivery.relay import Relay
     from hub.store.engine import create_engine, migrate
 
     engine = create_engine(store_url)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from hub.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from hub.delivery.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from simulators.base import SimulatorSettings
 from simulators.ledger import DecisionPolicy
 from tests.conftest import HubDriver, SimulatorControl, by_step

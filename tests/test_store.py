@@ -14,7 +14,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.applications import file_application
-from hub.flow import settle
+from hub.delivery.flow import settle
 from hub.model.configuration import HubConfig
 from hub.model.states import ApplicationStatus, DeliveryState
 from hub.store import applications as app_store

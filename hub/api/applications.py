@@ -22,8 +22,8 @@ from hub.applications import (
     find_by_idempotency_key,
     request_hash,
 )
-from hub.cancellation import request_cancel
 from hub.corrections import NotAwaitingCorrection, correct
+from hub.delivery.withdrawal import request_cancel
 from hub.model.problems import ValidationProblem
 from hub.model.states import ApplicationStatus
 from hub.model.tracking import query_code

@@ -6,11 +6,11 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from hub.api.problems import ProblemError
-from hub.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackRefused, verify
+from hub.delivery.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackRefused, verify
+from hub.delivery.status import apply_pushed_status
 from hub.ops.auth import public
 from hub.plugin.adapter import supports
 from hub.runtime import HUB
-from hub.status import apply_pushed_status
 from hub.store.types import utcnow
 
 routes = web.RouteTableDef()

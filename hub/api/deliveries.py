@@ -8,7 +8,7 @@ from hub.api.middlewares import CALLER
 from hub.api.problems import ProblemError
 from hub.api.query import Query
 from hub.applications import delivery_view
-from hub.deadletters import replay
+from hub.delivery.deadletters import replay
 from hub.model.states import DeliveryState
 from hub.ops.auth import allow
 from hub.runtime import HUB

@@ -26,7 +26,7 @@ from hub.console.sessions import (
     find_session,
     open_session,
 )
-from hub.deadletters import replay
+from hub.delivery.deadletters import replay
 from hub.ops import audit, maintenance
 from hub.ops.auth import OPERATOR, authenticate, public
 from hub.ops.department_health import department_health

@@ -24,8 +24,8 @@ CANCEL_HERE_OR_THERE = (DeliveryState.PENDING, DeliveryState.DEAD, DeliveryState
 # marked lean, they skip its execution machinery too (hub.store.lean). An UPDATE without
 # .values() sets the columns its parameters name; the WHERE's parameters are b_*.
 _BY_ID = lean(select(deliveries).where(deliveries.c.id == bindparam("b_id")))
-# What writing a job's outcome reads again first (hub.jobs.Work.write): the state and what an
-# outcome is a function of, not the payload, plan and times, which it would only decode.
+# What writing a job's outcome reads again first (hub.delivery.jobs.Work.write): the state and
+# what an outcome is a function of, not the payload, plan and times, which it would only decode.
 _STANDING = lean(
     select(
         deliveries.c.id,

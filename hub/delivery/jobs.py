@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.calls import Calls, LeaseLost
-from hub.flow import settle
+from hub.delivery.calls import Calls, LeaseLost
+from hub.delivery.flow import settle
 from hub.model.catalog import Step
 from hub.model.departments import Department
 from hub.model.timelimits import Clock

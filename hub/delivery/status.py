@@ -9,9 +9,9 @@ import structlog
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.callbacks import MAX_SKEW
-from hub.calls import CallResult, HeldBack
-from hub.jobs import RELEASED, Job, Work, moved
+from hub.delivery.callbacks import MAX_SKEW
+from hub.delivery.calls import CallResult, HeldBack
+from hub.delivery.jobs import RELEASED, Job, Work, moved
 from hub.model.configuration import HubConfig
 from hub.model.departments import StatusPolicy
 from hub.model.states import FINAL, DeliveryState

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.flow import settle
+from hub.delivery.flow import settle
 from hub.model.states import DeliveryState
 from hub.model.timelimits import Clock
 from hub.ops import audit

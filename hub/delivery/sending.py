@@ -11,8 +11,8 @@ import tenacity
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.calls import HELD_BACK, CallResult, HeldBack, Then
-from hub.jobs import RELEASED, Job, Work
+from hub.delivery.calls import HELD_BACK, CallResult, HeldBack, Then
+from hub.delivery.jobs import RELEASED, Job, Work
 from hub.model.departments import RetryPolicy
 from hub.model.record import ApplicationRecord
 from hub.model.states import FINAL, DeliveryState

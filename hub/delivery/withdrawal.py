@@ -8,14 +8,14 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.calls import HeldBack
-from hub.flow import settle
-from hub.jobs import RELEASED, Job, Work
+from hub.delivery.calls import HeldBack
+from hub.delivery.flow import settle
+from hub.delivery.jobs import RELEASED, Job, Work
+from hub.delivery.sending import Sender, scheduled_backoff
 from hub.model.states import FINAL, UNDECIDED, DeliveryState
 from hub.model.timelimits import Clock
 from hub.ops.privacy import scrub_text
 from hub.plugin.adapter import PermanentError, Receipt, TransientError, supports
-from hub.sending import Sender, scheduled_backoff
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store import events

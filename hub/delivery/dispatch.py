@@ -2,7 +2,7 @@
 
 Each hub process runs one. Work is claimed from the store under a lease, so any number of
 processes share it; a department's concurrency limit counts the leases of all of them. A claimed
-delivery is sent (hub.sending), asked about (hub.status) or withdrawn (hub.cancellation).
+delivery is sent (sending), asked about (status) or withdrawn (withdrawal).
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import structlog
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.calls import Calls, LeaseLost, worker_name
-from hub.cancellation import Canceller
-from hub.jobs import Job, Work
+from hub.delivery.calls import Calls, LeaseLost, worker_name
+from hub.delivery.jobs import Job, Work
+from hub.delivery.sending import Sender
+from hub.delivery.status import Poller
+from hub.delivery.withdrawal import Canceller
 from hub.model.configuration import HubConfig
 from hub.model.states import UNDECIDED
 from hub.ops import maintenance
 from hub.ops.metrics import Metrics
 from hub.plugin.adapter import Adapter
-from hub.sending import Sender
-from hub.status import Poller
 from hub.store import breakers as breaker_store
 from hub.store import deliveries as delivery_store
 from hub.store.breakers import BreakerState
