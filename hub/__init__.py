@@ -50,6 +50,8 @@ MOVED = {
     "hub.callbacks": "hub.delivery.callbacks",
     "hub.deadletters": "hub.delivery.deadletters",
     "hub.flow": "hub.delivery.flow",
+    "hub.intake": "hub.applications.intake",
+    "hub.corrections": "hub.applications.corrections",
 }
 """Modules of release 0.1 that moved, by old path: importable there until 0.3, with a warning."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from hub.applications import file_application
+from hub.applications.filing import file_application
 from hub.model.configuration import HubConfig
 from hub.store.checkpoints import BACKSTOP_PAGES, Checkpointer, checkpoint_in_background
 from hub.store.engine import create_engine, migrate

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from adapters.generic_soap import GenericSoapAdapter
-from hub.intake import normalize_application
+from hub.applications.intake import normalize_application
 from hub.model.departments import Department
 from hub.plugin.adapter import DeliveryContext, DepartmentState, PermanentError
 from tests.conftest import CONFIG, REPO, HubDriver, SimulatorControl, by_step, hub_command

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.applications import file_application, new_id
+from hub.applications.filing import file_application, new_id
 from hub.model.configuration import HubConfig
 from hub.model.states import DeliveryState
 from hub.ops import maintenance

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.applications import file_application
+from hub.applications.filing import file_application
 from hub.model.configuration import HubConfig, load_config
 from hub.store.engine import create_engine, migrate
 from hub.store.lean import lean

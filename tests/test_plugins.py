@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from hub import hookimpl
-from hub.intake import normalize_application
+from hub.applications.intake import normalize_application
 from hub.model.catalog import Step
 from hub.model.configuration import load_config
 from hub.model.departments import Department
@@ -230,7 +230,7 @@ async def test_status_changes_reach_plugins_once_in_order_despite_a_broken_one(
 ) -> None:
     """The relay announces each committed change once, in order; a failing plugin does not
     stop the others; a second process does not announce the same changes again."""
-    from hub.applications import file_application
+    from hub.applications.filing import file_application
     from hub.delivery.relay import Relay
     from hub.store.engine import create_engine, migrate
 

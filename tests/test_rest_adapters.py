@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from hub.intake import normalize_application
+from hub.applications.intake import normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.identity import normalize_credit_code
 from hub.model.record import ApplicationRecord

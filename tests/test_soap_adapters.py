@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from lxml import etree
 
-from hub.intake import normalize_application
+from hub.applications.intake import normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.record import ApplicationRecord
 from hub.plugin.adapter import (

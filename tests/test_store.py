@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.applications import file_application
+from hub.applications.filing import file_application
 from hub.delivery.flow import settle
 from hub.model.configuration import HubConfig
 from hub.model.states import ApplicationStatus, DeliveryState

@@ -14,7 +14,9 @@ from hub.api.body import json_object
 from hub.api.middlewares import CALLER
 from hub.api.problems import ProblemError
 from hub.api.query import Query
-from hub.applications import (
+from hub.applications.cancellation import request_cancel
+from hub.applications.corrections import NotAwaitingCorrection, correct
+from hub.applications.filing import (
     AlreadyFiled,
     application_summary,
     application_view,
@@ -22,8 +24,6 @@ from hub.applications import (
     find_by_idempotency_key,
     request_hash,
 )
-from hub.corrections import NotAwaitingCorrection, correct
-from hub.delivery.withdrawal import request_cancel
 from hub.model.problems import ValidationProblem
 from hub.model.states import ApplicationStatus
 from hub.model.tracking import query_code

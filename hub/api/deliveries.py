@@ -7,7 +7,7 @@ from aiohttp import web
 from hub.api.middlewares import CALLER
 from hub.api.problems import ProblemError
 from hub.api.query import Query
-from hub.applications import delivery_view
+from hub.applications.filing import delivery_view
 from hub.delivery.deadletters import replay
 from hub.model.states import DeliveryState
 from hub.ops.auth import allow

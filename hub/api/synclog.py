@@ -9,7 +9,7 @@ from sqlalchemy.engine import RowMapping
 
 from hub.api.middlewares import CALLER
 from hub.api.query import Query
-from hub.applications import attempt_view
+from hub.applications.filing import attempt_view
 from hub.ops.auth import OPERATOR, allow
 from hub.runtime import HUB
 from hub.store import attempts as attempt_store

@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from hub.api.problems import ProblemError
-from hub.applications import due_view
+from hub.applications.filing import due_view
 from hub.model.tracking import code_matches, normalize_reference
 from hub.ops.auth import public
 from hub.runtime import HUB

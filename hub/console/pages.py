@@ -16,7 +16,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from hub.applications import application_view
+from hub.applications.filing import application_view
 from hub.console.charts import sparkline
 from hub.console.sessions import (
     COOKIE,

@@ -19,7 +19,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from hub import hookimpl
-from hub.intake import normalize_application
+from hub.applications.intake import normalize_application
 from hub.model.catalog import Catalog, Matter, Step
 from hub.model.configuration import ApiClient, DispatchSettings, HubConfig, HubSettings
 from hub.model.departments import Department, StatusPolicy

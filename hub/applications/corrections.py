@@ -8,8 +8,8 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.applications.intake import normalize_application
 from hub.delivery.flow import settle
-from hub.intake import normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.problems import ValidationProblem
 from hub.model.states import ApplicationStatus, DeliveryState

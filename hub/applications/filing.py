@@ -13,7 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 from ulid import ULID
 
-from hub.intake import normalize_application
+from hub.applications.intake import normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.record import ApplicationRecord
 from hub.model.states import ApplicationStatus, DeliveryState
