@@ -13,7 +13,7 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.cli_support import config_options, echo_table, load, store_option, with_engine
+from hub.cli.support import config_options, echo_table, load, store_option, with_engine
 from hub.ops import audit as audit_trail
 from hub.ops import maintenance
 from hub.ops.department_health import department_health

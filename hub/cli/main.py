@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,9 @@ import click
 import pydantic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import __version__, cli_operations
-from hub.cli_support import (
+from hub import __version__
+from hub.cli import operations
+from hub.cli.support import (
     config_options,
     echo_table,
     load,
@@ -248,7 +248,7 @@ def demo(
     """Start the simulated departments and the hub, file one application of each matter, watch."""
     from rich.console import Console
 
-    from hub.demo import run_demo
+    from hub.cli.demo import run_demo
 
     config = load(config_dir, env_files or (config_dir / "demo" / "demo.env",))
     # The terminal shows the progress table; the structured log goes to a file beside the store.
@@ -425,9 +425,5 @@ def new_token_command(name: str, roles: tuple[str, ...]) -> None:
     click.echo(f'token_sha256 = "{token_hash(token_value)}"')
 
 
-for command in (cli_operations.logs, cli_operations.departments, cli_operations.audit):
+for command in (operations.logs, operations.departments, operations.audit):
     main.add_command(command)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

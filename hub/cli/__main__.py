@@ -1,0 +1,7 @@
+"""`python -m hub.cli`: the `hub` command."""
+
+import sys
+
+from hub.cli.main import main
+
+sys.exit(main())
