@@ -8,8 +8,8 @@ from typing import Any
 import click
 import pydantic
 
-from hub.lifecycle import wait_for_stop
 from hub.model.configuration import HubConfig
+from hub.runtime import wait_for_stop
 from simulators.base import SimulatorSettings
 from simulators.faults import Faults
 from simulators.ledger import DecisionPolicy

@@ -94,10 +94,3 @@ def test_every_hook_has_a_test() -> None:
     )
     for name in hooks():
         assert re.search(rf"def {name}\(", tests), f"no test implements {name}"
-
-
-def test_hub_never_imports_adapters_or_plugins() -> None:
-    """The core finds departments only through entry points."""
-    for path in (REPO / "hub").rglob("*.py"):
-        text = path.read_text()
-        assert not re.search(r"^\s*(from|import) (adapters|plugins)\b", text, re.M), path

@@ -7,7 +7,7 @@ import weakref
 
 from aiohttp import web
 
-from hub.lifecycle import freeze_startup_heap
+from hub.runtime import freeze_startup_heap
 
 
 class _Node:

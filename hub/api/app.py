@@ -1,6 +1,9 @@
-"""The aiohttp application: middlewares, the hub's runtime and every route."""
+"""The aiohttp application: middlewares, the hub's runtime and every route; serving it."""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -46,3 +49,20 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
     ):
         app.router.add_routes(module.routes)
     return app
+
+
+def run(app: web.Application, host: str, port: int, *, say: Callable[[str], None]) -> None:
+    """Serve the app until SIGINT or SIGTERM (`hub serve`), saying where through `say`."""
+    web.run_app(app, host=host, port=port, print=say, access_log_format='%a "%r" %s %b %Tf')
+
+
+@contextlib.asynccontextmanager
+async def listening(app: web.Application, host: str, port: int) -> AsyncIterator[int]:
+    """The app served on host:port (0: any free port) while the block runs; yields the port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()

@@ -11,15 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from hub.api.app import create_app
-from hub.lifecycle import wait_for_stop
+from hub.api.app import create_app, listening
 from hub.model.configuration import HubConfig
-from hub.runtime import RuntimeOptions
+from hub.runtime import RuntimeOptions, wait_for_stop
 
 STATE_STYLE = {
     "waiting": "dim",
@@ -122,41 +120,37 @@ async def run_demo(
             url = f"{base}/api/v1/callbacks/{name}"
             settings[name] = settings[name].model_copy(update={"callback_url": url})
     simulators = await start_simulators(config.departments, settings=settings)
-    runner: web.AppRunner | None = None
     try:
         app = create_app(config, RuntimeOptions(store_url=store_url))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, config.settings.api.host, config.settings.api.port)
-        await site.start()
-        console.print(f"hub API on {base}/api/v1  (matters: {base}/api/v1/matters)")
-        console.print(
-            f"operators' console on {base}/console  (log in with HUB_DEMO_OPERATOR_TOKEN from "
-            f"{config.directory / 'demo' / 'demo.env'})"
-        )
-        token = os.environ.get("HUB_DEMO_FRONTEND_TOKEN", "")
-        if not token:
-            console.print("[red]HUB_DEMO_FRONTEND_TOKEN is not set (see config/demo/demo.env)[/]")
-            return 2
-        headers = {"Authorization": f"Bearer {token}"}
-        async with aiohttp.ClientSession(base, headers=headers) as http:
-            ids = []
-            for data in demo_applications(config):
-                async with http.post("/api/v1/applications", json=data) as response:
-                    body = await response.json()
-                    if response.status != 202:
-                        console.print(f"[red]{data['matter']} was refused:[/] {body}")
-                        return 1
-                    ids.append(body["id"])
-            code = await _follow(http, ids, give_up_after, console)
-            if exit_when_done or code:
-                return code
-            console.print(f"the hub keeps running on {base}; Ctrl-C to stop")
-            await wait_for_stop()
-            return 0
+        async with listening(app, config.settings.api.host, config.settings.api.port):
+            console.print(f"hub API on {base}/api/v1  (matters: {base}/api/v1/matters)")
+            console.print(
+                f"operators' console on {base}/console  (log in with HUB_DEMO_OPERATOR_TOKEN from "
+                f"{config.directory / 'demo' / 'demo.env'})"
+            )
+            token = os.environ.get("HUB_DEMO_FRONTEND_TOKEN", "")
+            if not token:
+                console.print(
+                    "[red]HUB_DEMO_FRONTEND_TOKEN is not set (see config/demo/demo.env)[/]"
+                )
+                return 2
+            headers = {"Authorization": f"Bearer {token}"}
+            async with aiohttp.ClientSession(base, headers=headers) as http:
+                ids = []
+                for data in demo_applications(config):
+                    async with http.post("/api/v1/applications", json=data) as response:
+                        body = await response.json()
+                        if response.status != 202:
+                            console.print(f"[red]{data['matter']} was refused:[/] {body}")
+                            return 1
+                        ids.append(body["id"])
+                code = await _follow(http, ids, give_up_after, console)
+                if exit_when_done or code:
+                    return code
+                console.print(f"the hub keeps running on {base}; Ctrl-C to stop")
+                await wait_for_stop()
+                return 0
     finally:
-        if runner is not None:
-            await runner.cleanup()
         await simulators.close()
 
 

@@ -197,23 +197,19 @@ def serve(
     no_dispatch: bool,
 ) -> None:
     """Run the hub: the API, and the dispatcher carrying deliveries to the departments."""
-    from aiohttp import web
-
-    from hub.api.app import create_app
-    from hub.lifecycle import freeze_startup_heap
-    from hub.runtime import RuntimeOptions
+    from hub.api.app import create_app, run
+    from hub.runtime import RuntimeOptions, freeze_startup_heap
 
     config = load(config_dir, env_files)
     options = RuntimeOptions(store_url=store_url, dispatch=not no_dispatch)
     app = create_app(config, options)
     # Last of the startup handlers: after the hub has started, in a process of its own.
     app.on_startup.append(freeze_startup_heap)
-    web.run_app(
+    run(
         app,
-        host=host or config.settings.api.host,
-        port=port if port is not None else config.settings.api.port,
-        print=lambda message: click.echo(message, err=True),
-        access_log_format='%a "%r" %s %b %Tf',
+        host or config.settings.api.host,
+        port if port is not None else config.settings.api.port,
+        say=lambda message: click.echo(message, err=True),
     )
 
 

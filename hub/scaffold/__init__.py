@@ -1,4 +1,7 @@
-"""`hub new-adapter`: a separate, installable adapter package for one department's system."""
+"""`hub new-adapter`: a separate, installable adapter package for one department's system.
+
+Imports `hub.model` only; `hub.cli` runs it.
+"""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import aiohttp
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from hub import hookimpl
@@ -153,7 +152,7 @@ class Kit:
     @contextlib.asynccontextmanager
     async def hub(self) -> AsyncIterator[HubClient]:
         """The hub running in this process around the adapter, on a SQLite file, on 127.0.0.1."""
-        from hub.api.app import create_app
+        from hub.api.app import create_app, listening
         from hub.runtime import RuntimeOptions
 
         token = secrets.token_urlsafe(24)
@@ -172,18 +171,13 @@ class Kit:
             self.hub_config(token),
             RuntimeOptions(store_url=store, plugins=(KitPlugin(offered),)),
         )
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = runner.addresses[0][1]
-            async with aiohttp.ClientSession(
+        async with (
+            listening(app, "127.0.0.1", 0) as port,
+            aiohttp.ClientSession(
                 f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
-            ) as client:
-                yield HubClient(client)
-        finally:
-            await runner.cleanup()
+            ) as client,
+        ):
+            yield HubClient(client)
 
 
 @dataclass
