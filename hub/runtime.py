@@ -20,12 +20,14 @@ from hub.delivery.dispatch import Dispatcher
 from hub.delivery.relay import Relay
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
+from hub.model.timelimits import check_coverage
 from hub.ops.metrics import Metrics
 from hub.plugin.adapter import Adapter
 from hub.plugin.manager import Plugins, make_plugin_manager
 from hub.plugin.registry import build_adapters, check_adapters
 from hub.store.checkpoints import checkpoint_in_background
 from hub.store.engine import SQLiteEngine, create_engine, migrate
+from hub.store.types import utcnow
 
 log = structlog.get_logger("hub.runtime")
 
@@ -87,6 +89,13 @@ def hub_context(
             problems = check_adapters(config, infos)
             if problems:
                 raise ConfigError(problems)
+            # A calendar out of date must not stop the window on 1 January: the hub serves, says
+            # so here, and flags each due date counted past it (beyond_calendar).
+            coverage = check_coverage(
+                config.calendar, config.directory / "calendar.toml", config.clock.today(utcnow())
+            )
+            for gap in (*coverage.problems, *coverage.warnings):
+                log.warning("calendar.not_covered", problem=str(gap))
             # No global connection limit: each department's own limit is its bulkhead, and a
             # shared pool would let one slow department hold connections the others need.
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)

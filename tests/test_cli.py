@@ -8,10 +8,12 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 
+from hub.model.configuration import HubConfig
 from tests.conftest import CONFIG, config_on_free_ports
 
 HUB = [sys.executable, "-m", "hub.cli"]
@@ -29,6 +31,36 @@ def test_check_config_accepts_the_shipped_configuration() -> None:
     result = hub("check-config", "--config", str(CONFIG))
     assert result.returncode == 0, result.stderr
     assert "configuration OK: 5 departments, 4 matters" in result.stdout
+    # On the real date: the shipped calendar covers this year; from 1 November, while next
+    # year's arrangement is not listed yet, that is the only thing said, as a warning.
+    for line in result.stderr.splitlines():
+        assert line.startswith("warning: ") and "calendar.toml: covers: " in line, line
+
+
+def test_check_config_fails_when_the_calendar_does_not_cover_this_year(
+    tmp_path: Path, config: HubConfig
+) -> None:
+    """A calendar of last year alone: the file, `covers` and this year are named; exit 2."""
+    this_year = config.clock.today(datetime.now(UTC)).year
+    stale = tmp_path / "config"
+    shutil.copytree(CONFIG, stale)
+    (stale / "calendar.toml").write_text(f"covers = [{this_year - 1}]\n")
+    result = hub("check-config", "--config", str(stale))
+    assert result.returncode == 2
+    assert f"calendar.toml: covers: {this_year} is not covered" in result.stderr
+
+
+def test_check_config_names_a_calendar_date_outside_the_covered_years(tmp_path: Path) -> None:
+    """A holiday listed for a year `covers` leaves out is a problem at its index."""
+    broken = tmp_path / "config"
+    shutil.copytree(CONFIG, broken)
+    path = broken / "calendar.toml"
+    path.write_text(path.read_text().replace("holidays = [", "holidays = [\n    2099-01-01,"))
+    result = hub("check-config", "--config", str(broken))
+    assert result.returncode == 2
+    assert "calendar.toml: holidays[0]: 2099-01-01 is in 2099, which `covers` does not list" in (
+        result.stderr
+    )
 
 
 def test_check_config_reports_file_and_key_and_fails(tmp_path: Path) -> None:

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import pytest
 from sqlalchemy import update
+from structlog.testing import capture_logs
 
-from hub.model.timelimits import Calendar, Clock
+from hub.api.app import create_app
+from hub.model.configfiles import ConfigError
+from hub.model.configuration import HubConfig
+from hub.model.timelimits import Calendar, Clock, check_coverage, load_calendar
+from hub.runtime import RuntimeOptions
 from hub.store.tables import applications
 from tests.conftest import CONFIG, HubDriver
 from tests.samples import CARD_APPLICATION, HOUSEHOLD_TRANSFER
+
+THIS_YEAR = date.today().year
+
+
+@pytest.fixture
+def covered_years() -> frozenset[int]:
+    """The years the hub's calendar covers in this module's API tests: those around today.
+
+    The shipped file's own years are checked by the tests that load it; the API tests must not
+    depend on whether next year's arrangement has been added yet.
+    """
+    return frozenset(range(THIS_YEAR - 1, THIS_YEAR + 3))
+
+
+@pytest.fixture
+def hub_config(hub_config: HubConfig, covered_years: frozenset[int]) -> HubConfig:
+    """The configuration on the simulators, its calendar covering `covered_years`."""
+    calendar = dataclasses.replace(hub_config.calendar, covered_years=covered_years)
+    return dataclasses.replace(hub_config, calendar=calendar)
+
 
 SPRING = Calendar(
     holidays=frozenset(date(2026, 2, d) for d in range(15, 24)),
@@ -53,11 +82,122 @@ def test_the_days_are_the_centers_own() -> None:
 
 def test_shipped_calendar_loads() -> None:
     """config/calendar.toml is read: National Day is a holiday, 10 October a make-up day."""
-    from hub.model.timelimits import load_calendar
-
     calendar = load_calendar(CONFIG / "calendar.toml")
     assert not calendar.is_working_day(date(2026, 10, 5))
     assert calendar.is_working_day(date(2026, 10, 10))
+    assert calendar.covers(date(2026, 12, 31)) and not calendar.covers(date(2023, 12, 31))
+
+
+def test_shipped_calendar_agrees_with_chinesecalendar_on_every_covered_day() -> None:
+    """Each day of each covered year is a working day here exactly when chinesecalendar says so.
+
+    chinesecalendar also calls every weekend a holiday, so days are compared, not lists.
+    """
+    calendar = load_calendar(CONFIG / "calendar.toml")
+    assert calendar.covered_years, "config/calendar.toml covers no year"
+    disagree = []
+    for year in sorted(calendar.covered_years):
+        day = date(year, 1, 1)
+        while day.year == year:
+            try:
+                theirs = chinese_calendar.is_workday(day)
+            except NotImplementedError:
+                # A year added before the package knows it cannot be checked: upgrade the
+                # package rather than let a covered year go unverified.
+                version = chinese_calendar.__version__
+                pytest.fail(f"chinesecalendar {version} has no data for {year}: upgrade it")
+            if calendar.is_working_day(day) != theirs:
+                disagree.append(day.isoformat())
+            day += timedelta(days=1)
+    assert disagree == []
+
+
+def test_coverage_is_declared_per_year_and_spans_are_checked_whole() -> None:
+    """A span is covered only when every year in it is, even a year between two covered ones."""
+    calendar = Calendar(covered_years=frozenset({2024, 2026}))
+    assert calendar.covers(date(2024, 2, 10)) and not calendar.covers(date(2025, 2, 10))
+    assert calendar.covers_between(date(2026, 12, 1), date(2026, 12, 31))
+    assert not calendar.covers_between(date(2024, 12, 20), date(2026, 1, 10))
+    assert not calendar.covers_between(date(2026, 12, 20), date(2027, 1, 10))
+    # Past coverage the count goes on with weekends alone, and says so through covers_between.
+    start = date(2026, 12, 29)
+    due = calendar.add_working_days(start, 3)
+    assert due == date(2027, 1, 1)
+    assert not calendar.covers_between(start, due)
+
+
+def test_a_clock_tells_a_limit_that_runs_past_the_calendar() -> None:
+    """Accepted in a covered year, due in the next one that is not: beyond the calendar."""
+    clock = Clock(Calendar(covered_years=frozenset({2026})), ZoneInfo("Asia/Shanghai"))
+    accepted = datetime(2026, 12, 4, 2, tzinfo=UTC)
+    assert not clock.beyond_calendar(accepted, date(2026, 12, 31), date(2026, 12, 10))
+    assert clock.beyond_calendar(accepted, date(2027, 1, 4), date(2026, 12, 10))
+    # 16:30 UTC on 31 December is already 2027 in Beijing, where the count starts.
+    assert clock.beyond_calendar(datetime(2026, 12, 31, 16, 30, tzinfo=UTC), date(2027, 1, 4))
+
+
+CALENDAR_2026 = Calendar(frozenset({date(2026, 10, 1)}), covered_years=frozenset({2026}))
+
+
+def test_check_coverage_fails_when_this_year_is_not_covered(tmp_path: Path) -> None:
+    """On 2 January 2027 a calendar of 2026 alone is a problem at `covers`, naming the year."""
+    path = tmp_path / "calendar.toml"
+    check = check_coverage(CALENDAR_2026, path, date(2027, 1, 2))
+    assert [(p.file, p.key) for p in check.problems] == [(path, "covers")]
+    assert "2027 is not covered" in check.problems[0].message
+    assert check.warnings == ()
+    # A missing calendar file covers no year at all.
+    assert check_coverage(Calendar(), path, date(2026, 6, 1)).problems != ()
+
+
+def test_check_coverage_warns_from_1_november_about_next_year(tmp_path: Path) -> None:
+    """31 October: nothing to say; 1 November and December: next year missing is a warning."""
+    path = tmp_path / "calendar.toml"
+    assert check_coverage(CALENDAR_2026, path, date(2026, 10, 31)) == check_coverage(
+        CALENDAR_2026, path, date(2026, 3, 1)
+    )
+    assert check_coverage(CALENDAR_2026, path, date(2026, 10, 31)).warnings == ()
+    for today in (date(2026, 11, 1), date(2026, 12, 31)):
+        check = check_coverage(CALENDAR_2026, path, today)
+        assert check.problems == ()
+        assert [(w.file, w.key) for w in check.warnings] == [(path, "covers")]
+        assert "2027 is not covered" in check.warnings[0].message
+    both = dataclasses.replace(CALENDAR_2026, covered_years=frozenset({2026, 2027}))
+    check = check_coverage(both, path, date(2026, 12, 4))
+    assert check.problems == () and check.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("holidays = [2026-10-01]\n", "covers: required key is missing"),
+        (
+            "covers = [2026]\nholidays = [2026-10-01, 2027-01-01]\n",
+            "holidays[1]: 2027-01-01 is in 2027, which `covers` does not list (covers: 2026)",
+        ),
+        (
+            "covers = [2026]\nworkdays = [2025-12-27]\n",
+            "workdays[0]: 2025-12-27 is in 2025, which `covers` does not list",
+        ),
+        (
+            "covers = [2026]\nworkdays = [2026-10-12]\n",
+            "workdays[0]: 2026-10-12 is a Monday: make-up workdays are weekend days",
+        ),
+        ("covers = [20026]\n", "covers[0]: Input should be less than or equal to 9998"),
+        ("covers = ['2026']\n", "covers[0]: Input should be a valid integer"),
+    ],
+)
+def test_bad_calendar_files_are_named_by_file_and_key(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    """A date outside the covered years, a weekday make-up day, a bad year: file, key, why."""
+    path = tmp_path / "calendar.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_calendar(path)
+    assert any(str(p).startswith(f"{path}: {where}") for p in caught.value.problems), str(
+        caught.value
+    )
 
 
 async def test_receipt_and_view_show_due_dates_and_overdue(hub: HubDriver) -> None:
@@ -75,7 +215,9 @@ async def test_receipt_and_view_show_due_dates_and_overdue(hub: HubDriver) -> No
         "clock": "running",
         "overdue": False,
         "statutory_overdue": False,
+        "beyond_calendar": False,
     }
+    assert receipt["due"]["beyond_calendar"] is False
     late = await hub.submit(HOUSEHOLD_TRANSFER)
     async with hub.hub.engine.begin() as conn:  # as if filed weeks ago
         await conn.execute(
@@ -94,3 +236,31 @@ async def test_bad_time_filters_are_field_problems(hub: HubDriver, bad: str) -> 
     response = await hub.get(f"/api/v1/applications?submitted_after={bad}")
     assert response.status == 422
     assert (await response.json())["errors"][0]["field"] == "query.submitted_after"
+
+
+@pytest.mark.parametrize("covered_years", [frozenset({THIS_YEAR - 1})])
+async def test_due_dates_beyond_the_calendar_are_flagged(hub: HubDriver) -> None:
+    """With last year's calendar alone, receipt, view and tracking all flag the due dates."""
+    response = await hub.post("/api/v1/applications", json=CARD_APPLICATION)
+    assert response.status == 202
+    receipt = await response.json()
+    assert receipt["due"]["beyond_calendar"] is True
+    view = await hub.view(receipt["id"])
+    assert view["due"]["beyond_calendar"] is True
+    assert view["due"]["promised"] == receipt["due"]["promised"]
+    reference, code = receipt["reference"], receipt["query_code"]
+    tracked = await hub.get(f"/api/v1/track/{reference}?code={code}", token=None)
+    assert (await tracked.json())["due"]["beyond_calendar"] is True
+
+
+@pytest.mark.parametrize("covered_years", [frozenset({THIS_YEAR - 1})])
+async def test_a_hub_whose_calendar_is_out_of_date_starts_and_says_so(
+    hub_config: HubConfig, hub_options: RuntimeOptions, aiohttp_client: Any
+) -> None:
+    """The window keeps working on 1 January; the log names the file, `covers` and the year."""
+    with capture_logs() as logs:
+        client = await aiohttp_client(create_app(hub_config, hub_options))
+    assert (await client.get("/healthz")).status == 200
+    year = hub_config.clock.today(datetime.now(UTC)).year
+    gaps = [e["problem"] for e in logs if e["event"] == "calendar.not_covered"]
+    assert any(f"calendar.toml: covers: {year} is not covered" in gap for gap in gaps), logs

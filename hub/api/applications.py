@@ -24,6 +24,7 @@ from hub.applications.filing import (
     find_by_idempotency_key,
     request_hash,
 )
+from hub.model.configuration import HubConfig
 from hub.model.problems import ValidationProblem
 from hub.model.states import ApplicationStatus
 from hub.model.tracking import query_code
@@ -43,6 +44,7 @@ def _accepted(
     reference: str,
     statutory_due: date,
     promised_due: date,
+    beyond_calendar: bool,
     secret: str,
     *,
     replayed: bool = False,
@@ -58,7 +60,11 @@ def _accepted(
             "status": "submitted",
             "reference": reference,
             "query_code": query_code(reference, secret),
-            "due": {"statutory": statutory_due.isoformat(), "promised": promised_due.isoformat()},
+            "due": {
+                "statutory": statutory_due.isoformat(),
+                "promised": promised_due.isoformat(),
+                "beyond_calendar": beyond_calendar,
+            },
             "links": {
                 "self": location,
                 "events": f"{location}/events",
@@ -70,7 +76,7 @@ def _accepted(
     )
 
 
-def _same_filing(existing: RowMapping, data: dict[str, Any], secret: str) -> web.Response:
+def _same_filing(existing: RowMapping, data: dict[str, Any], config: HubConfig) -> web.Response:
     """The answer to a repeated Idempotency-Key: the same application, or 409 for another body."""
     if existing["request_sha256"] != request_hash(data):
         raise ProblemError(
@@ -80,12 +86,14 @@ def _same_filing(existing: RowMapping, data: dict[str, Any], secret: str) -> web
             kind="idempotency-conflict",
             application_id=existing["id"],
         )
+    statutory, promised = existing["statutory_due"], existing["promised_due"]
     return _accepted(
         existing["id"],
         existing["reference"],
-        existing["statutory_due"],
-        existing["promised_due"],
-        secret,
+        statutory,
+        promised,
+        config.clock.beyond_calendar(existing["created_at"], statutory, promised),
+        config.secret_key,
         replayed=True,
     )
 
@@ -114,7 +122,7 @@ async def submit(request: web.Request) -> web.Response:
             hub.engine, hub.config, hub.plugins, data, idempotency_key=scoped
         )
     except AlreadyFiled as exc:
-        return _same_filing(exc.existing, data, hub.config.secret_key)
+        return _same_filing(exc.existing, data, hub.config)
     except (ValidationProblem, IntegrityError):
         # A repeat is answered as the first filing was even where its body no longer passes
         # (the catalog changed since); and the same key may have arrived twice at once, the
@@ -122,12 +130,17 @@ async def submit(request: web.Request) -> web.Response:
         existing = await find_by_idempotency_key(hub.engine, scoped) if scoped else None
         if existing is None:
             raise
-        return _same_filing(existing, data, hub.config.secret_key)
+        return _same_filing(existing, data, hub.config)
     hub.metrics.filed.labels(filed.record.matter).inc()
     if hub.dispatcher is not None:
         hub.dispatcher.notify()
     return _accepted(
-        filed.id, filed.reference, filed.statutory_due, filed.promised_due, hub.config.secret_key
+        filed.id,
+        filed.reference,
+        filed.statutory_due,
+        filed.promised_due,
+        filed.beyond_calendar,
+        hub.config.secret_key,
     )
 
 

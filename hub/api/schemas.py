@@ -39,6 +39,12 @@ class DueDates(_Shape):
 
     statutory: str = Field(description="ISO date the statutory limit ends")
     promised: str = Field(description="ISO date the center's promised limit ends")
+    beyond_calendar: bool = Field(
+        description=(
+            "a limit runs into a year config/calendar.toml does not cover: that part was counted "
+            "with weekends alone, so the date may be too early"
+        )
+    )
 
 
 class Due(DueDates):

@@ -63,6 +63,7 @@ class Filed:
     query_code: str
     statutory_due: date
     promised_due: date
+    beyond_calendar: bool
 
 
 async def file_application(
@@ -134,7 +135,8 @@ async def file_application(
             conn, application_id, None, ApplicationStatus.SUBMITTED, now
         )
     code = query_code(reference, config.secret_key)
-    return Filed(application_id, record, reference, code, statutory_due, promised_due)
+    beyond = config.clock.beyond_calendar(now, statutory_due, promised_due)
+    return Filed(application_id, record, reference, code, statutory_due, promised_due, beyond)
 
 
 def _time(value: Any) -> str | None:
@@ -193,7 +195,11 @@ def delivery_view(row: RowMapping, attempts: list[RowMapping]) -> dict[str, Any]
 
 
 def due_view(application: RowMapping, clock: Clock, now: datetime) -> dict[str, Any]:
-    """The application's time limits now: due dates (moved on by a stopped clock), overdue flags."""
+    """The application's time limits now: due dates (moved on by a stopped clock), overdue flags.
+
+    `beyond_calendar` is true while a limit runs into a year config/calendar.toml does not
+    cover: that part was counted with weekends alone, so the date may be too early.
+    """
     statutory, promised = application["statutory_due"], application["promised_due"]
     stopped = application["clock_stopped_at"]
     if stopped is not None:  # were the correction to arrive today, the limits would move this far
@@ -209,6 +215,7 @@ def due_view(application: RowMapping, clock: Clock, now: datetime) -> dict[str, 
         "clock": "stopped" if stopped is not None else ("running" if running else "done"),
         "overdue": running and stopped is None and today > promised,
         "statutory_overdue": running and stopped is None and today > statutory,
+        "beyond_calendar": clock.beyond_calendar(application["created_at"], statutory, promised),
     }
 
 

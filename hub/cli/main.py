@@ -28,9 +28,11 @@ from hub.cli.support import (
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
 from hub.model.states import DeliveryState
+from hub.model.timelimits import check_coverage
 from hub.ops.logging import configure_logging
 from hub.plugin.manager import PluginError
 from hub.plugin.registry import build_adapters, check_adapters, probe_departments
+from hub.store.types import utcnow
 
 
 @click.group()
@@ -45,7 +47,10 @@ def main(log_level: str) -> None:
 @config_options
 @click.option("--online", is_flag=True, help="Also check that every department's endpoint answers.")
 def check_config(config_dir: Path, env_files: tuple[Path, ...], online: bool) -> None:
-    """Validate the configuration and the adapters it names; exit non-zero on any problem."""
+    """Validate the configuration, its adapters and calendar years; exit non-zero on a problem.
+
+    The calendar must cover this year; from 1 November a missing next year is a warning.
+    """
     config = load(config_dir, env_files)
     facade = plugins()
     try:
@@ -53,9 +58,14 @@ def check_config(config_dir: Path, env_files: tuple[Path, ...], online: bool) ->
     except PluginError as exc:
         click.echo(f"plugin error: {exc}", err=True)
         raise SystemExit(2) from None
-    problems = check_adapters(config, adapters)
+    coverage = check_coverage(
+        config.calendar, config.directory / "calendar.toml", config.clock.today(utcnow())
+    )
+    problems = [*coverage.problems, *check_adapters(config, adapters)]
     if not problems and online:
         problems = asyncio.run(_probe(config, adapters))
+    for warning in coverage.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         report_problems(ConfigError(problems))
         raise SystemExit(2)
