@@ -220,8 +220,3 @@ def parse_document(id_type: DocumentType, value: str, *, today: date | None = No
     if not _PASSPORT.fullmatch(number):
         raise InvalidValue("format", "a passport number has 5 to 20 letters and digits")
     return Document(id_type, number)
-
-
-def holder_encoded(document: Document) -> bool:
-    """Whether this document's number carried its holder's birth date and sex."""
-    return document.birth_date is not None
