@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from hub.model.identity import credit_code_check_char
+from hub.model.identity import credit_code_check_char, organization_code_check_char
 from simulators.base import SimulatedSystem
 from simulators.checks import valid_resident_id
 from simulators.ledger import FINAL, Case, Decision
@@ -33,8 +33,10 @@ AREA = "110105"
 def mint_credit_code(seed: str) -> str:
     """A valid unified social credit code, stable for one delivery key."""
     digest = hashlib.sha256(seed.encode()).digest()
-    body = "".join(CREDIT_CODE_CHARS[b % len(CREDIT_CODE_CHARS)] for b in digest[:7])
-    first17 = f"91{AREA}MA{body}"
+    body = "".join(CREDIT_CODE_CHARS[b % len(CREDIT_CODE_CHARS)] for b in digest[:6])
+    # Characters 9 to 17 are a GB 11714 organization code, with its own check character.
+    organization = f"MA{body}"
+    first17 = f"91{AREA}{organization}{organization_code_check_char(organization)}"
     return first17 + credit_code_check_char(first17)
 
 

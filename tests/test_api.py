@@ -103,6 +103,21 @@ async def test_every_field_problem_is_listed_and_nothing_is_stored(hub: HubDrive
     assert await counts(hub.hub.engine) == (0, 0)
 
 
+async def test_passport_holder_without_nationality_is_422_naming_the_field(hub: HubDriver) -> None:
+    """A passport says nothing of its holder: the missing nationality is named, nothing stored."""
+    data: dict[str, Any] = copy.deepcopy(HOUSEHOLD_TRANSFER)
+    data["applicant"].update(
+        id_type="passport", id_number="E12345678", sex="male", birth_date="1990-01-01"
+    )
+    response = await hub.post("/api/v1/applications", json=data)
+    assert response.status == 422
+    body = await response.json()
+    assert {(e["field"], e["code"]) for e in body["errors"]} == {
+        ("applicant.nationality", "nationality_required")
+    }
+    assert await counts(hub.hub.engine) == (0, 0)
+
+
 async def test_unknown_matter_is_422_naming_the_matters_offered(hub: HubDriver) -> None:
     """A matter the catalog lacks is a field problem at `matter`."""
     response = await hub.post(

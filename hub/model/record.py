@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from typing import Annotated, Any, Literal, Self, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError, core_schema
 
+from hub.model.documents import (
+    DOCUMENT_KINDS,
+    Document,
+    DocumentType,
+    Sex,
+    normalize_country,
+    parse_document,
+)
 from hub.model.identity import (
     normalize_credit_code,
     normalize_phone,
     normalize_text,
     parse_date,
-    parse_resident_id,
 )
 from hub.model.problems import InvalidValue, Problem, ValidationProblem
 
 SCHEMA_VERSION: Literal[1] = 1
 
-IdType = Literal[
-    "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent_residence"
-]
-
-# Passports, permits and residence cards: letters and digits only, with room for every format.
-_OTHER_ID = re.compile(r"[A-Z0-9]{5,30}", re.ASCII)
+# The document types and their rules are in hub.model.documents; this name is kept for callers.
+IdType = DocumentType
 
 _T = TypeVar("_T")
 
@@ -77,43 +79,105 @@ class _Model(BaseModel):
 
 
 class _Identified(_Model):
-    """Someone identified by an ID document; resident ID numbers are verified and normalized."""
+    """Someone identified by an ID document, its number verified by the document type's rules.
+
+    Nationality, birth date and sex are derived from numbers that carry them (values sent along
+    are replaced, not trusted) and required where the document says nothing of them. Each is a
+    field validator, not a model one: pydantic skips model validators once any field has failed,
+    and every problem must be reported at once. Fields are validated in the order declared, so
+    id_type and id_number are in info.data for the later ones whenever they are valid.
+    """
 
     name: Name
-    id_type: IdType = "resident_id"
+    id_type: DocumentType = "resident_id"
     id_number: IdNumber
+    nationality: Annotated[
+        str | None, Field(max_length=40), pydantic.BeforeValidator(_blank_to_none)
+    ] = Field(default=None, validate_default=True)
+    birth_date: Annotated[date | None, pydantic.BeforeValidator(_date_shapes)] = Field(
+        default=None, validate_default=True
+    )
+    sex: Annotated[Sex | None, pydantic.BeforeValidator(_blank_to_none)] = Field(
+        default=None, validate_default=True
+    )
 
     @field_validator("id_number")
     @classmethod
     def _id_number(cls, value: str, info: ValidationInfo) -> str:
-        # A field validator, not a model one: pydantic skips model validators once any field
-        # has failed, and every problem must be reported at once. id_type is declared first,
-        # so it is in info.data here when it is valid (its default included).
-        if info.data.get("id_type") == "resident_id":
-            return _checked(parse_resident_id)(value).number
-        text = normalize_text(value).replace(" ", "").upper()
-        if not _OTHER_ID.fullmatch(text):
-            raise PydanticCustomError("format", "an ID number has 5 to 30 letters and digits")
-        return text
+        id_type: DocumentType | None = info.data.get("id_type")
+        if id_type is None:
+            # The id_type problem is reported; without a type there are no rules to apply.
+            return normalize_text(value)
+        return _checked(lambda v: parse_document(id_type, v).number)(value)
+
+    @field_validator("nationality")
+    @classmethod
+    def _nationality(cls, value: str | None, info: ValidationInfo) -> str | None:
+        given = None if value is None else _checked(normalize_country)(value)
+        id_type, document = _document(info)
+        if document is not None and document.nationality is not None:
+            return document.nationality
+        if id_type is not None and DOCUMENT_KINDS[id_type].nationality == "required" and not given:
+            raise PydanticCustomError(
+                "nationality_required",
+                "a passport holder's nationality is required: its ISO 3166-1 alpha-3 code,"
+                " like USA or CHN",
+            )
+        return given
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date(cls, value: date | None, info: ValidationInfo) -> date | None:
+        id_type, document = _document(info)
+        if document is not None and document.birth_date is not None:
+            return document.birth_date
+        if value is None and _says_nothing(id_type, document):
+            raise PydanticCustomError(
+                "required", "this document does not carry the birth date: send birth_date"
+            )
+        if value is not None and value > date.today():
+            raise PydanticCustomError("invalid_date", "the birth date is in the future")
+        return value
+
+    @field_validator("sex")
+    @classmethod
+    def _sex(cls, value: Sex | None, info: ValidationInfo) -> Sex | None:
+        id_type, document = _document(info)
+        if document is not None and document.sex is not None:
+            return document.sex
+        if value is None and _says_nothing(id_type, document):
+            raise PydanticCustomError(
+                "required", "this document does not carry the sex: send sex, male or female"
+            )
+        return value
+
+
+def _document(info: ValidationInfo) -> tuple[DocumentType | None, Document | None]:
+    """The holder's document type and its parsed number, each None if it was not valid."""
+    id_type: DocumentType | None = info.data.get("id_type")
+    number: str | None = info.data.get("id_number")
+    if id_type is None or number is None:
+        return id_type, None
+    try:
+        return id_type, parse_document(id_type, number)
+    except InvalidValue:
+        return id_type, None  # the id_number problem is already reported
+
+
+def _says_nothing(id_type: DocumentType | None, document: Document | None) -> bool:
+    """Whether the document is one whose number says nothing of its holder's birth and sex."""
+    if document is not None:
+        return document.birth_date is None
+    # Without a valid number, only the types that never carry them are known to need them.
+    return id_type is not None and not DOCUMENT_KINDS[id_type].encodes_holder
 
 
 class Person(_Identified):
-    """A citizen applying for themselves."""
+    """A citizen or a foreigner applying for themselves."""
 
     kind: Literal["person"] = "person"
     phone: OptionalPhone = None
     address: OptionalAddress = None
-    birth_date: Annotated[date | None, pydantic.BeforeValidator(_date_shapes)] = None
-    sex: Literal["male", "female"] | None = None
-
-    @model_validator(mode="after")
-    def _derive(self) -> Self:
-        if self.id_type == "resident_id":
-            # Derived from the number; values sent along are replaced, not trusted. Other
-            # documents say nothing readable about their holder, so what was sent is kept.
-            parsed = parse_resident_id(self.id_number)
-            self.birth_date, self.sex = parsed.birth_date, parsed.sex
-        return self
 
 
 class LegalRepresentative(_Identified):
