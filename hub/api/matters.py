@@ -14,7 +14,7 @@ routes = web.RouteTableDef()
 
 
 def matter_view(matter: Matter) -> dict[str, Any]:
-    """A matter as the frontend needs it: fields with their rules, steps in order, time limits."""
+    """A matter as the frontend needs it: fields and acceptance rules, steps in order, limits."""
     return {
         "code": matter.code,
         "name": matter.name,
@@ -25,6 +25,7 @@ def matter_view(matter: Matter) -> dict[str, Any]:
         "fields": {
             name: rule.model_dump(exclude_none=True) for name, rule in matter.fields.items()
         },
+        "acceptance": [rule.model_dump(exclude_none=True) for rule in matter.acceptance],
         "steps": [
             {"name": s.name, "label": s.label, "department": s.department, "after": list(s.after)}
             for s in matter.ordered_steps()

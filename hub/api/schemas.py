@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.model.acceptance import AcceptanceRule
 from hub.model.states import ApplicationStatus, DeliveryState
 
 
@@ -19,7 +20,11 @@ class FieldProblem(_Shape):
 
     field: str = Field(description="dotted path, e.g. applicant.id_number or query.limit")
     code: str = Field(description="machine code, e.g. required, checksum, format, unknown_field")
-    message: str
+    message: str = Field(description="in English")
+    message_zh: str | None = Field(
+        default=None,
+        description="in Chinese, for the applicant: given with every not_accepted.* problem",
+    )
 
 
 class Problem(BaseModel):
@@ -181,6 +186,9 @@ class Matter(_Shape):
     statutory_days: int
     promised_days: int
     fields: dict[str, dict[str, Any]]
+    acceptance: list[AcceptanceRule] = Field(
+        description="what the window refuses at once (不予受理); see docs/acceptance.md"
+    )
     steps: list[MatterStep]
 
 

@@ -49,7 +49,10 @@ async def correct(
         return None
     if application["status"] != ApplicationStatus.NEEDS_CORRECTION:
         raise NotAwaitingCorrection(f"the application is {application['status']}")
-    record = normalize_application(data, config.catalog, plugins)
+    # A correction is filed again: the acceptance rules hold on the day it arrives.
+    record = normalize_application(
+        data, config.catalog, plugins, today=config.clock.today(utcnow())
+    )
     if record.matter != application["matter"]:
         raise ValidationProblem.single(
             "matter", "changed", f"a correction keeps the matter {application['matter']}"

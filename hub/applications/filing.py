@@ -80,9 +80,9 @@ async def file_application(
     holds the idempotency key, and IntegrityError when another filing took the key meanwhile.
     When it returns, the application is committed: only then may it be acknowledged.
     """
-    record = normalize_application(data, config.catalog, plugins)
-    matter = config.catalog[record.matter]
     now = utcnow()
+    record = normalize_application(data, config.catalog, plugins, today=config.clock.today(now))
+    matter = config.catalog[record.matter]
     application_id = new_id()
     reference = new_reference(config.clock.today(now))
     statutory_due = config.clock.due(now, matter.statutory_days)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
+from hub.model.acceptance import check_acceptance
 from hub.model.catalog import Catalog
 from hub.model.fields import validate_form
 from hub.model.problems import Problem, ValidationProblem
@@ -13,12 +15,19 @@ from hub.plugin.manager import Plugins
 
 
 def normalize_application(
-    data: Mapping[str, Any], catalog: Catalog, plugins: Plugins | None = None
+    data: Mapping[str, Any],
+    catalog: Catalog,
+    plugins: Plugins | None = None,
+    *,
+    today: date | None = None,
 ) -> ApplicationRecord:
     """The normalized record, or a ValidationProblem with every problem found, never only the first.
 
     The record's own rules, the matter's form field rules and every plugin are all asked; the
-    plugins only once the hub's own checks pass, so that they see a normalized record.
+    plugins' normalizers only once the hub's own checks pass, so that they see a normalized
+    record. Given the filing day (`today`), the matter's acceptance rules and the plugins'
+    `hub_accept` are asked too, together with the field rules (一次性告知: all at once); without
+    it (an adapter's test kit building a record that only a department refuses) they are not.
     """
     problems: list[Problem] = []
     record: ApplicationRecord | None = None
@@ -42,11 +51,23 @@ def normalize_application(
             form = validate_form(matter.fields, raw_form)
         except ValidationProblem as exc:
             problems.extend(exc.problems)
+            # The fields that passed, normalized again on their own (they pass again), so that
+            # acceptance can still judge them: every reason is told at once.
+            failed = {p.field.removeprefix("form.") for p in exc.problems}
+            passed = {n: r for n, r in matter.fields.items() if n not in failed}
+            form = validate_form(passed, {n: v for n, v in raw_form.items() if n in passed})
     if record is not None and record.applicant.kind not in matter.applicant:
         allowed = " or ".join(matter.applicant)
         problems.append(
             Problem("applicant.kind", "not_allowed", f"{matter.code} is filed by a {allowed}")
         )
+    if record is not None and today is not None and record.applicant.kind in matter.applicant:
+        # Asked of a record that parsed even when some form fields did not: the applicant is
+        # told every reason at once. A field that failed its own rules is not in `form`.
+        filed = record.model_copy(update={"form": form})
+        problems.extend(check_acceptance(matter.acceptance, filed, today))
+        if plugins is not None:
+            problems.extend(plugins.accept(filed, matter, today))
     if problems or record is None:
         raise ValidationProblem(problems)
     record = record.model_copy(update={"form": form})

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hub.model.acceptance import RULE_KINDS, AcceptanceRule
 from hub.model.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
 from hub.model.departments import CODE_PATTERN
 from hub.model.fields import FieldRule
@@ -55,6 +56,8 @@ class Matter(BaseModel):
     promised_days: int = Field(ge=1, le=365, description="promised time limit, working days")
     fields: dict[str, FieldRule] = {}
     steps: dict[str, Step] = Field(min_length=1)
+    # What the departments always refuse, checked at intake so the window can say so at once.
+    acceptance: tuple[AcceptanceRule, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -147,6 +150,15 @@ def _check_graph(path: Path, matter: Matter, departments: Collection[str]) -> li
     return problems
 
 
+def _check_acceptance(path: Path, matter: Matter) -> list[ConfigProblem]:
+    """Problems with what a matter's acceptance rules name: form fields, applicants."""
+    return [
+        ConfigProblem(path, f"acceptance[{i}].{key}", message)
+        for i, rule in enumerate(matter.acceptance)
+        for key, message in rule.config_problems(matter.fields, matter.applicant)
+    ]
+
+
 def load_catalog(directory: Path, departments: Collection[str]) -> Catalog:
     """Load every matter file against the known department codes; raise listing all problems."""
     matters: dict[str, Matter] = {}
@@ -164,14 +176,16 @@ def load_catalog(directory: Path, departments: Collection[str]) -> Catalog:
         try:
             matter = Matter.model_validate(data)
         except pydantic.ValidationError as exc:
-            problems.extend(problems_from_pydantic(path, exc))
+            # A rule's kind is the tag of a union, which pydantic puts into the error's location
+            # (acceptance[0].age.min_age): the file has no such key, so it is left out.
+            problems.extend(problems_from_pydantic(path, exc, tags=RULE_KINDS))
             continue
         if matter.code != path.stem:
             problems.append(
                 ConfigProblem(path, "code", f"must match the file name ({path.stem!r})")
             )
             continue
-        graph_problems = _check_graph(path, matter, departments)
+        graph_problems = _check_graph(path, matter, departments) + _check_acceptance(path, matter)
         problems.extend(graph_problems)
         if not graph_problems:
             matters[matter.code] = matter

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,13 +52,31 @@ def dotted(loc: Sequence[int | str]) -> str:
 
 
 def problems_from_pydantic(
-    path: Path, exc: pydantic.ValidationError, prefix: str = ""
+    path: Path, exc: pydantic.ValidationError, prefix: str = "", *, tags: Collection[str] = ()
 ) -> list[ConfigProblem]:
-    """Every error of a pydantic validation as a ConfigProblem at its dotted key."""
+    """Every error of a pydantic validation as a ConfigProblem at its dotted key.
+
+    `tags` are the tags of discriminated unions in lists: pydantic puts the tag after the list
+    index in an error's location, where the file has no such key, so it is left out.
+    """
     problems = []
     for error in exc.errors(include_url=False):
-        key = dotted([*([prefix] if prefix else []), *error["loc"]])
+        loc = list(error["loc"])
+        for i in range(len(loc) - 1, 0, -1):
+            if loc[i] in tags and isinstance(loc[i - 1], int):
+                del loc[i]
         message = error["msg"].removeprefix("Value error, ")
+        ctx = error.get("ctx", {})
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            # The problem is the key that names the kind (e.g. rule), so the key says so.
+            loc.append(str(ctx.get("discriminator", "")).strip("'"))
+            expected = str(ctx.get("expected_tags", "")).replace("'", "")
+            message = (
+                f"unknown kind {ctx.get('tag')!r} (known: {expected})"
+                if error["type"] == "union_tag_invalid"
+                else "required key is missing"
+            )
+        key = dotted([*([prefix] if prefix else []), *loc])
         if error["type"] == "extra_forbidden":
             message = "unknown key (misspelt, or not supported here)"
         elif error["type"] == "missing":

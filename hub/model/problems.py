@@ -13,10 +13,16 @@ class Problem:
     field: str
     code: str
     message: str
+    # The applicant's own language beside the English one, where the hub tells the applicant
+    # (acceptance); technical problems are for the frontend's developers and stay English.
+    message_zh: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        """The problem as the API and the CLI show it."""
-        return {"field": self.field, "code": self.code, "message": self.message}
+        """The problem as the API and the CLI show it (message_zh only when there is one)."""
+        shown = {"field": self.field, "code": self.code, "message": self.message}
+        if self.message_zh is not None:
+            shown["message_zh"] = self.message_zh
+        return shown
 
 
 class ValidationProblem(Exception):

@@ -9,6 +9,7 @@ them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -48,6 +49,25 @@ def hub_normalize_record(record: ApplicationRecord, matter: Matter) -> list[Prob
         wrong, or None. Raising `hub.model.problems.ValidationProblem` is equivalent. The problems
         of every plugin are reported together with the hub's own; any problem refuses the
         application.
+    """
+
+
+@hookspec
+def hub_accept(record: ApplicationRecord, matter: Matter, today: date) -> list[Problem] | None:
+    """Refuse at the window (不予受理) what a department will always refuse, by a rule in code.
+
+    Called for every submitted application whose record parsed, together with the matter's own
+    acceptance rules (its `[[acceptance]]` tables), so the applicant is told every reason at once
+    (一次性告知, Administrative Licensing Law art. 32). Nothing is stored or sent when any
+    problem is found.
+
+    :param record: the normalized record; its `form` holds only the fields that passed their
+        own rules (read it with `.get`). Do not change it: normalize in `hub_normalize_record`.
+    :param matter: the catalog entry of the record's matter (check `matter.code` first).
+    :param today: the filing day in the center's time zone, for dates and ages.
+    :returns: a list of `hub.model.problems.Problem`, or None. Give each a `not_accepted.…`
+        code and, for the applicant, `message_zh` beside the English `message`. Raising
+        `hub.model.problems.ValidationProblem` is equivalent. Every plugin is asked.
     """
 
 

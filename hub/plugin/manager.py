@@ -6,6 +6,7 @@ import inspect
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pluggy
@@ -115,19 +116,26 @@ class Plugins:
                 )
         return found
 
-    def normalize_record(self, record: ApplicationRecord, matter: Matter) -> list[Problem]:
-        """Every problem any plugin finds with a record, every plugin asked."""
+    def _problems(self, hook: str, kwargs: dict[str, Any]) -> list[Problem]:
+        """Every problem every implementation of a checking hook finds, returned or raised."""
         problems: list[Problem] = []
-        kwargs = {"record": record, "matter": matter}
-        for impl in self._impls("hub_normalize_record"):
+        for impl in self._impls(hook):
             try:
-                found = list(self._call("hub_normalize_record", impl, kwargs) or ())
+                found = list(self._call(hook, impl, kwargs) or ())
             except ValidationProblem as exc:
                 found = list(exc.problems)
             if found:
-                log.info("plugin.problems", plugin=impl.plugin_name, count=len(found))
+                log.info("plugin.problems", hook=hook, plugin=impl.plugin_name, count=len(found))
             problems.extend(found)
         return problems
+
+    def normalize_record(self, record: ApplicationRecord, matter: Matter) -> list[Problem]:
+        """Every problem any plugin finds with a record, every plugin asked."""
+        return self._problems("hub_normalize_record", {"record": record, "matter": matter})
+
+    def accept(self, record: ApplicationRecord, matter: Matter, today: date) -> list[Problem]:
+        """Every reason any plugin has to refuse a filing at the window, every plugin asked."""
+        return self._problems("hub_accept", {"record": record, "matter": matter, "today": today})
 
     async def status_changed(
         self, application: Mapping[str, Any], old: str | None, new: str
