@@ -19,6 +19,7 @@ from hub.model.identity import (
     parse_resident_id,
 )
 from hub.model.problems import InvalidValue, Problem, ValidationProblem
+from hub.model.text import legal_text, person_name, unsafe_characters
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -44,11 +45,16 @@ def _checked(func: Callable[[str], _T]) -> Callable[[str], _T]:
     return check
 
 
-def _text(value: str) -> str:
-    text = normalize_text(value)
-    if not text:
-        raise InvalidValue("required", "must not be empty")
-    return text
+def _required(func: Callable[[str], str]) -> Callable[[str], str]:
+    """A text normalizer whose result must not be empty."""
+
+    def check(value: str) -> str:
+        text = func(value)
+        if not text:
+            raise InvalidValue("required", "must not be empty")
+        return text
+
+    return check
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -64,8 +70,17 @@ def _date_shapes(value: Any) -> Any:
 
 
 # The length limits apply to the text as sent, so no oversized input is normalized first.
-Name = Annotated[str, Field(max_length=100), pydantic.AfterValidator(_checked(_text))]
-Address = Annotated[str, Field(max_length=200), pydantic.AfterValidator(_checked(_text))]
+# An organization's name and an address are legal text: kept as filed, （） and ； included.
+Name = Annotated[
+    str, Field(max_length=100), pydantic.AfterValidator(_checked(_required(legal_text)))
+]
+PersonName = Annotated[
+    str, Field(max_length=100), pydantic.AfterValidator(_checked(_required(person_name)))
+]
+"""A person's name (applicant, legal representative, agent, investor): separators unified."""
+Address = Annotated[
+    str, Field(max_length=200), pydantic.AfterValidator(_checked(_required(legal_text)))
+]
 Phone = Annotated[str, Field(max_length=40), pydantic.AfterValidator(_checked(normalize_phone))]
 IdNumber = Annotated[str, Field(max_length=40)]
 OptionalAddress = Annotated[Address | None, pydantic.BeforeValidator(_blank_to_none)]
@@ -79,7 +94,7 @@ class _Model(BaseModel):
 class _Identified(_Model):
     """Someone identified by an ID document; resident ID numbers are verified and normalized."""
 
-    name: Name
+    name: PersonName
     id_type: IdType = "resident_id"
     id_number: IdNumber
 
@@ -220,8 +235,19 @@ def problems_from_validation_error(
 
 
 def parse_record(data: Mapping[str, Any]) -> ApplicationRecord:
-    """The normalized record, or a ValidationProblem listing every problem at once."""
+    """The normalized record, or a ValidationProblem listing every problem at once.
+
+    A control character or non-character anywhere in the record (the form aside: its field
+    rules know which fields may hold line breaks) is refused, never stripped.
+    """
+    unsafe = unsafe_characters({k: v for k, v in data.items() if k != "form"})
     try:
-        return ApplicationRecord.model_validate(data)
+        record = ApplicationRecord.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise ValidationProblem(problems_from_validation_error(exc)) from None
+        # One problem a field: the unsafe character is the cause of anything else wrong there.
+        flagged = {p.field for p in unsafe}
+        problems = [p for p in problems_from_validation_error(exc) if p.field not in flagged]
+        raise ValidationProblem([*unsafe, *problems]) from None
+    if unsafe:
+        raise ValidationProblem(unsafe)
+    return record
