@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hub.model.phones import national_phone
 from hub.model.record import ApplicationRecord, Organization, Person
 from hub.plugin.adapter import DepartmentState, PermanentError, TransientError
 
@@ -44,10 +45,12 @@ def needed(inputs: Mapping[str, Any], name: str) -> str:
 
 
 def national_mobile(e164: str | None) -> str:
-    """+8613800138000 → 13800138000: legacy systems want the 11-digit national number."""
-    if not e164:
-        return ""
-    return e164.removeprefix("+86")
+    """The number as dialled within China (hub.model.phones.national_phone).
+
+    Kept for adapters written against it: stripping +86 alone, as it once did, turned the
+    landline +8657188888888 into 57188888888, without its trunk 0.
+    """
+    return national_phone(e164)
 
 
 def yyyymmdd(iso_date: str) -> str:

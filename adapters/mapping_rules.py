@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Self
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from hub.model.phones import e164_phone, national_phone
 from hub.plugin.adapter import DepartmentState, PermanentError
 
 # What a request field may read: the record's parts, earlier steps' outputs, the delivery.
@@ -46,7 +47,12 @@ class Source(_Rule):
     table: dict[str, str] | None = Field(
         default=None, description="the department's code for each value"
     )
-    strip_prefix: str | None = Field(default=None, description="e.g. +86 for an 11-digit mobile")
+    strip_prefix: str | None = Field(default=None, description="a prefix to take off a value")
+    phone: Literal["e164", "national"] | None = Field(
+        default=None,
+        description="a phone as E.164 without extension, or as dialled within China"
+        " (13800138000, 057188888888 with its trunk 0, 00… for foreign numbers)",
+    )
     required: bool = True
 
     @model_validator(mode="after")
@@ -55,6 +61,12 @@ class Source(_Rule):
             raise ValueError("give either path or value")
         if self.path is not None and self.path.split(".", 1)[0] not in SOURCES:
             raise ValueError(f"path must start with one of {', '.join(sorted(SOURCES))}")
+        if self.strip_prefix is not None and self.strip_prefix.startswith("+"):
+            # Taking +86 off a landline leaves 57188888888: its trunk 0 is lost.
+            raise ValueError(
+                "strip_prefix cannot turn a phone national (a landline would lose its leading 0):"
+                ' write phone = "national"'
+            )
         return self
 
     def read(self, scope: Mapping[str, Any]) -> Any:
@@ -68,6 +80,8 @@ class Source(_Rule):
             return None
         if self.date_format:
             value = date.fromisoformat(str(value)).strftime(self.date_format)
+        if self.phone is not None and isinstance(value, str):
+            value = national_phone(value) if self.phone == "national" else e164_phone(value)
         if self.strip_prefix and isinstance(value, str):
             value = value.removeprefix(self.strip_prefix)
         if self.table is not None:

@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from adapters.mapping import (
     code_of,
-    national_mobile,
     needed,
     organization,
     person,
@@ -16,6 +15,7 @@ from adapters.mapping import (
 )
 from hub import hookimpl
 from hub.model.catalog import Step
+from hub.model.phones import national_phone
 from hub.model.record import ApplicationRecord
 from hub.plugin.adapter import (
     Adapter,
@@ -76,7 +76,8 @@ class SocialSecurityAdapter(RestAdapter):
         insured = {
             "xm": applicant.name,
             "sfzh": applicant.id_number,
-            "lxdh": national_mobile(applicant.phone),
+            # 联系电话 as dialled within China: a landline keeps its trunk 0 (057188888888).
+            "lxdh": national_phone(applicant.phone),
         }
         if step.operation == "insurance_transfer":
             return self._form(

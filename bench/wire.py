@@ -20,6 +20,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from hub.model.phones import national_phone
+
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
@@ -271,7 +273,7 @@ def submit_request(endpoints: Endpoints, call: Call) -> Request:
             **trace_form,
             "xm": f["name"],
             "sfzh": f["id_number"],
-            "lxdh": f["phone"].removeprefix("+86"),
+            "lxdh": national_phone(f["phone"]),
             "rq": f["move_date"].replace("-", ""),
             "hjbh": call.inputs["household_case_no"],
         }

@@ -20,7 +20,7 @@ from hub.delivery.dispatch import Dispatcher
 from hub.delivery.relay import Relay
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
-from hub.model.timelimits import check_coverage
+from hub.model.timelimits import calendar_file, check_coverage
 from hub.ops.metrics import Metrics
 from hub.plugin.adapter import Adapter
 from hub.plugin.manager import Plugins, make_plugin_manager
@@ -92,7 +92,7 @@ def hub_context(
             # A calendar out of date must not stop the window on 1 January: the hub serves, says
             # so here, and flags each due date counted past it (beyond_calendar).
             coverage = check_coverage(
-                config.calendar, config.directory / "calendar.toml", config.clock.today(utcnow())
+                config.calendar, calendar_file(config.directory), config.clock.today(utcnow())
             )
             for gap in (*coverage.problems, *coverage.warnings):
                 log.warning("calendar.not_covered", problem=str(gap))

@@ -78,6 +78,7 @@ class HousingFund(SimulatedSystem):
             "open_account",
             {
                 "name": person.get("name"),
+                "mobile": person.get("mobile"),
                 "startMonth": body.get("startMonth"),
                 "employer": employer.get("creditCode"),
             },

@@ -25,7 +25,13 @@ STATUS = {
     Decision.CANCELLED: ("9", "已撤销"),
 }
 BANKS = {"102", "103", "104", "105", "301"}
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# 联系电话 as dialled within China: a mobile, a landline with its trunk 0 and area code (and an
+# extension after -), or a 400/800 number. Like many legacy systems, it has no room for a
+# foreign number (00…).
+PHONE = re.compile(
+    r"1[3-9][0-9]{9}|0[1-9][0-9]{8,10}(?:-[0-9]{1,6})?|[48]00[0-9]{7}(?:-[0-9]{1,6})?",
+    re.ASCII,
+)
 
 
 class LegacyError(Exception):
@@ -71,8 +77,8 @@ def person(form: Mapping[str, str]) -> dict[str, str]:
     if not valid_resident_id(sfzh):
         raise LegacyError("E017", "数据格式错误: 身份证号码校验失败")
     lxdh = required(form, "lxdh")
-    if not MOBILE.match(lxdh):
-        raise LegacyError("E017", "数据格式错误: 联系电话应为11位手机号码")
+    if not PHONE.fullmatch(lxdh):
+        raise LegacyError("E017", "数据格式错误: 联系电话应为国内手机号码或带区号的固定电话")
     return {"xm": required(form, "xm"), "sfzh": sfzh, "lxdh": lxdh}
 
 

@@ -34,7 +34,13 @@ from tests.samples import (
 
 # Zhang Wei (ZHANG_WEI_ID, region 110105) was born on 1990-03-07: on this day he is 35.
 TODAY = date(2026, 3, 6)
-PASSPORT = {"id_type": "passport", "id_number": "E12345678"}
+PASSPORT = {
+    "id_type": "passport",
+    "id_number": "E12345678",
+    "nationality": "GBR",
+    "sex": "male",
+    "birth_date": "1990-03-07",
+}
 
 
 def catalog_with(*rules: dict[str, Any], applicant: tuple[str, ...] = ("person",)) -> Catalog:
@@ -87,6 +93,7 @@ PHONE = ("applicant.phone", "not_accepted.phone")
 RESIDENT_ONLY = {"rule": "id_types", "id_types": ["resident_id"]}
 ADULT_36 = {"rule": "age", "min_age": 36}
 UP_TO_35 = {"rule": "age", "max_age": 35}
+IN_CHINA = {"rule": "phone", "kinds": ["mobile", "landline", "toll_free"]}
 WINDOW = {"rule": "date_window", "field": "start", "not_before_days": -30, "not_after_days": 90}
 
 
@@ -114,7 +121,7 @@ def day(offset: int) -> str:
         (UP_TO_35, person(), {}, TODAY + timedelta(days=1), {AGE}),
         # A passport says nothing of its holder's birth: without the date the age is unknown.
         (ADULT_36, person(**PASSPORT), {}, TODAY, {AGE}),
-        (ADULT_36, person(**PASSPORT, birth_date="1980-01-01"), {}, TODAY, set()),
+        (ADULT_36, person(**{**PASSPORT, "birth_date": "1980-01-01"}), {}, TODAY, set()),
         ({"rule": "region", "region_prefixes": ["11"]}, person(), {}, TODAY, set()),
         ({"rule": "region", "region_prefixes": ["31", "110105"]}, person(), {}, TODAY, set()),
         ({"rule": "region", "region_prefixes": ["33"]}, person(), {}, TODAY, {REGION}),
@@ -128,8 +135,10 @@ def day(offset: int) -> str:
         ({"rule": "phone"}, person(phone=None), {}, TODAY, {PHONE}),
         ({"rule": "phone"}, person(phone=""), {}, TODAY, {PHONE}),
         ({"rule": "phone"}, person(phone="010-62345678"), {}, TODAY, set()),
-        ({"rule": "phone", "mobile": True}, person(phone="010-62345678"), {}, TODAY, {PHONE}),
-        ({"rule": "phone", "mobile": True}, person(), {}, TODAY, set()),
+        ({"rule": "phone", "kinds": ["mobile"]}, person(phone="010-62345678"), {}, TODAY, {PHONE}),
+        ({"rule": "phone", "kinds": ["mobile"]}, person(), {}, TODAY, set()),
+        (IN_CHINA, person(phone="010-62345678"), {}, TODAY, set()),
+        (IN_CHINA, person(phone="+44 20 7946 0958"), {}, TODAY, {PHONE}),
         ({"rule": "require", "path": "applicant.address"}, person(), {}, TODAY, set()),
         (
             {"rule": "require", "path": "applicant.address"},
@@ -382,7 +391,11 @@ async def test_matters_publish_their_acceptance_rules(hub: HubDriver) -> None:
     assert transfer[0]["rule"] == "id_types"
     assert transfer[0]["id_types"] == ["resident_id"]
     assert {"rule": "date_window", "field": "move_date", "not_after_days": 90} in transfer
-    assert {"rule": "phone", "path": "applicant.phone", "mobile": True} in transfer
+    assert {
+        "rule": "phone",
+        "path": "applicant.phone",
+        "kinds": ["mobile", "landline", "toll_free"],
+    } in transfer
     assert matters["business.startup"]["acceptance"] == []
     document = await (await hub.get("/api/v1/openapi.json", token=None)).json()
     rules = document["components"]["schemas"]["Matter"]["properties"]["acceptance"]["items"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 
 from hub.model.configuration import HubConfig
+from hub.model.timelimits import NATIONAL_CALENDAR
 from tests.conftest import CONFIG, config_on_free_ports
 
 HUB = [sys.executable, "-m", "hub.cli"]
@@ -51,11 +52,13 @@ def test_check_config_fails_when_the_calendar_does_not_cover_this_year(
 
 
 def test_check_config_names_a_calendar_date_outside_the_covered_years(tmp_path: Path) -> None:
-    """A holiday listed for a year `covers` leaves out is a problem at its index."""
+    """A center's own calendar, copied from the national one, with a holiday listed for a year
+    `covers` leaves out: a problem at its index."""
     broken = tmp_path / "config"
     shutil.copytree(CONFIG, broken)
     path = broken / "calendar.toml"
-    path.write_text(path.read_text().replace("holidays = [", "holidays = [\n    2099-01-01,"))
+    national = NATIONAL_CALENDAR.read_text()
+    path.write_text(national.replace("holidays = [", "holidays = [\n    2099-01-01,"))
     result = hub("check-config", "--config", str(broken))
     assert result.returncode == 2
     assert "calendar.toml: holidays[0]: 2099-01-01 is in 2099, which `covers` does not list" in (

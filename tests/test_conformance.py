@@ -132,7 +132,8 @@ class TestSocialSecurity(Simulated):
     matter_file = CONFIG / "matters" / "social_security.card.toml"
     operation = "card_application"
     application = demo("social_security.card")
-    refused = changed(application, "applicant", phone="010-62345678")  # not a mobile number
+    # A foreign number: the gateway takes domestic ones only.
+    refused = changed(application, "applicant", phone="+44 20 7946 0958")
     refusal_code = "E017"
 
 

@@ -41,8 +41,11 @@ def problem(field: FieldRule, value: Any) -> str:
     ("kind", "value", "expected"),
     [
         ("string", " ＡＢ  c ", "AB c"),
-        ("text", "经营范围：\n软件开发\u3000咨询", "经营范围: 软件开发 咨询"),
-        ("address", "示范市人民路１２号", "示范市人民路12号"),
+        # Legal text keeps what was filed: full-width punctuation and digits, line breaks.
+        ("text", "经营范围：\n软件开发\u3000咨询", "经营范围：\n软件开发 咨询"),
+        ("address", "示范市人民路１２号（东）", "示范市人民路１２号（东）"),
+        ("name", " 云帆（示范）科技有限公司 ", "云帆（示范）科技有限公司"),
+        ("person_name", "阿依古丽•买买提", "阿依古丽·买买提"),
         ("date", "2024年11月5日", "2024-11-05"),
         ("date", "20241105", "2024-11-05"),
         ("phone", "138 0013 8000", "+8613800138000"),
@@ -65,7 +68,7 @@ def problem(field: FieldRule, value: Any) -> str:
     ],
 )
 def test_each_type_is_normalized(kind: str, value: Any, expected: Any) -> None:
-    """Text NFKC, dates ISO, phones E.164, IDs 18 digits, codes upper, numbers numbers."""
+    """Strings NFKC, legal text as filed, dates ISO, phones E.164, IDs 18 digits, codes upper."""
     result = normalized(rule(kind), value)
     assert result == expected
     assert type(result) is type(expected)  # 12 stays an int, "12" is no longer a string

@@ -34,6 +34,7 @@ async def test_housing_fund_takes_part_end_to_end_with_no_adapter_code(
     [case] = (await sim.received("housing_fund"))["cases"]
     assert case["fields"] == {
         "name": "李娜",
+        "mobile": "13700137000",
         "startMonth": "202612",
         "employer": "91350100M000100Y43",
     }

@@ -50,7 +50,8 @@ async def test_household_transfer_reaches_public_security_with_key_and_applicati
     assert case["delivery_key"] == "K-PS-1"
     assert case["application_id"] == "APP-1"
     assert case["fields"]["IdNumber"] == "11010519900307451X"  # normalized before sending
-    assert case["fields"]["ToAddress"] == "示范市新城区人民路12号"
+    # An address is legal text: its full-width digits reach the department as filed.
+    assert case["fields"]["ToAddress"] == "示范市新城区人民路１２号"
     assert case["fields"]["MoveDate"] == "2026-11-20"
 
 

@@ -16,10 +16,10 @@ from structlog.testing import capture_logs
 from hub.api.app import create_app
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
-from hub.model.timelimits import Calendar, Clock, check_coverage, load_calendar
+from hub.model.timelimits import NATIONAL_CALENDAR, Calendar, Clock, check_coverage, load_calendar
 from hub.runtime import RuntimeOptions
 from hub.store.tables import applications
-from tests.conftest import CONFIG, HubDriver
+from tests.conftest import HubDriver
 from tests.samples import CARD_APPLICATION, HOUSEHOLD_TRANSFER
 
 THIS_YEAR = date.today().year
@@ -81,8 +81,8 @@ def test_the_days_are_the_centers_own() -> None:
 
 
 def test_shipped_calendar_loads() -> None:
-    """config/calendar.toml is read: National Day is a holiday, 10 October a make-up day."""
-    calendar = load_calendar(CONFIG / "calendar.toml")
+    """The national calendar is read: National Day is a holiday, 10 October a make-up day."""
+    calendar = load_calendar(NATIONAL_CALENDAR)
     assert not calendar.is_working_day(date(2026, 10, 5))
     assert calendar.is_working_day(date(2026, 10, 10))
     assert calendar.covers(date(2026, 12, 31)) and not calendar.covers(date(2023, 12, 31))
@@ -93,8 +93,8 @@ def test_shipped_calendar_agrees_with_chinesecalendar_on_every_covered_day() -> 
 
     chinesecalendar also calls every weekend a holiday, so days are compared, not lists.
     """
-    calendar = load_calendar(CONFIG / "calendar.toml")
-    assert calendar.covered_years, "config/calendar.toml covers no year"
+    calendar = load_calendar(NATIONAL_CALENDAR)
+    assert calendar.covered_years, "the national calendar covers no year"
     disagree = []
     for year in sorted(calendar.covered_years):
         day = date(year, 1, 1)

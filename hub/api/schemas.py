@@ -46,7 +46,7 @@ class DueDates(_Shape):
     promised: str = Field(description="ISO date the center's promised limit ends")
     beyond_calendar: bool = Field(
         description=(
-            "a limit runs into a year config/calendar.toml does not cover: that part was counted "
+            "a limit runs into a year the holiday calendar does not cover: that part was counted "
             "with weekends alone, so the date may be too early"
         )
     )

@@ -197,7 +197,7 @@ def delivery_view(row: RowMapping, attempts: list[RowMapping]) -> dict[str, Any]
 def due_view(application: RowMapping, clock: Clock, now: datetime) -> dict[str, Any]:
     """The application's time limits now: due dates (moved on by a stopped clock), overdue flags.
 
-    `beyond_calendar` is true while a limit runs into a year config/calendar.toml does not
+    `beyond_calendar` is true while a limit runs into a year the holiday calendar does not
     cover: that part was counted with weekends alone, so the date may be too early.
     """
     statutory, promised = application["statutory_due"], application["promised_due"]

@@ -28,7 +28,7 @@ from hub.cli.support import (
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
 from hub.model.states import DeliveryState
-from hub.model.timelimits import check_coverage
+from hub.model.timelimits import calendar_file, check_coverage
 from hub.ops.logging import configure_logging
 from hub.plugin.manager import PluginError
 from hub.plugin.registry import build_adapters, check_adapters, probe_departments
@@ -59,7 +59,7 @@ def check_config(config_dir: Path, env_files: tuple[Path, ...], online: bool) ->
         click.echo(f"plugin error: {exc}", err=True)
         raise SystemExit(2) from None
     coverage = check_coverage(
-        config.calendar, config.directory / "calendar.toml", config.clock.today(utcnow())
+        config.calendar, calendar_file(config.directory), config.clock.today(utcnow())
     )
     problems = [*coverage.problems, *check_adapters(config, adapters)]
     if not problems and online:

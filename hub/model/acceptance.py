@@ -7,7 +7,6 @@ file as `[[acceptance]]` tables, each naming its kind in `rule`: data, never cod
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -15,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.model.fields import FieldRule
+from hub.model.phones import PhoneKind, phone_kind
 from hub.model.problems import Problem
 from hub.model.record import ApplicationRecord, LegalRepresentative, Organization, Person
 
@@ -45,7 +45,13 @@ Holder = Literal["applicant", "applicant.legal_representative"]
 PhonePath = Literal["applicant.phone", "applicant.legal_representative.phone"]
 
 # The simulated social insurance gateway takes an 11-digit mobile, 1[3-9]…: in E.164, +861[3-9]….
-_MOBILE = re.compile(r"\+861[3-9][0-9]{9}", re.ASCII)
+_PHONE_KINDS_ZH = {
+    "mobile": "手机号码",
+    "landline": "固定电话",
+    "toll_free": "400/800电话",
+    "foreign": "境外电话",
+    "other": "其他电话",
+}
 
 CODES: Mapping[str, str] = {
     "id_types": "not_accepted.id_type",
@@ -329,33 +335,26 @@ class DateWindowRule(BaseRule):
 
 
 class PhoneRule(BaseRule):
-    """A contact phone the department must have, optionally a mobile one (for its SMS)."""
+    """A contact phone the department must have, optionally of the kinds it can call."""
 
     kind: ClassVar[str] = "phone"
     rule: Literal["phone"]
     path: PhonePath = "applicant.phone"
-    mobile: bool = False
+    # The kinds the department takes (mobile, landline, toll_free, foreign, other); all if unset.
+    kinds: tuple[PhoneKind, ...] | None = Field(default=None, min_length=1)
 
     def check(self, record: ApplicationRecord, today: date) -> list[Problem]:
-        """A problem when the phone is missing, or not a mainland mobile when one is wanted."""
+        """A problem when the phone is missing, or of a kind the department cannot call."""
         holder = _holder(record, self.path.removesuffix(".phone"))
         if holder is None:
             return []
-        what_zh, what_en = (
-            ("手机号码", "a mobile phone number")
-            if self.mobile
-            else (
-                "联系电话",
-                "a phone number",
-            )
-        )
         if holder.phone is None:
-            return [self._problem(self.path, f"请填写{what_zh}", f"{what_en} is required")]
-        if self.mobile and not _MOBILE.fullmatch(holder.phone):
+            return [self._problem(self.path, "请填写联系电话", "a phone number is required")]
+        if self.kinds is not None and phone_kind(holder.phone) not in self.kinds:
+            zh = "、".join(_PHONE_KINDS_ZH[k] for k in self.kinds)
+            en = ", ".join(k.replace("_", " ") for k in self.kinds)
             return [
-                self._problem(
-                    self.path, f"须为{what_zh}（座机不可）", f"must be {what_en}, not a landline"
-                )
+                self._problem(self.path, f"联系电话须为{zh}", f"the phone must be one of: {en}")
             ]
         return []
 

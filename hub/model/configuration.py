@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from hub.model.catalog import Catalog, load_catalog
 from hub.model.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
 from hub.model.departments import Department, EnvCredential, read_departments
-from hub.model.timelimits import Calendar, Clock, load_calendar
+from hub.model.timelimits import Calendar, Clock, calendar_file, load_calendar
 
 
 class _Section(BaseModel):
@@ -158,7 +158,7 @@ def load_config(directory: Path) -> HubConfig:
         )
     calendar = Calendar()
     try:
-        calendar = load_calendar(directory / "calendar.toml")
+        calendar = load_calendar(calendar_file(directory))
     except ConfigError as exc:
         problems.extend(exc.problems)
     for i, client in enumerate(hub.clients):

@@ -17,9 +17,12 @@ from hub.model.identity import (
     parse_resident_id,
 )
 from hub.model.problems import InvalidValue, Problem, ValidationProblem
+from hub.model.text import legal_text, person_name, refuse_unsafe, unsafe_character
 
 FieldType = Literal[
     "string",
+    "name",
+    "person_name",
     "text",
     "integer",
     "number",
@@ -125,10 +128,14 @@ def _boolean(value: Any) -> bool:
     raise InvalidValue("type", "must be true or false")
 
 
+# string and choice are for codes and short answers, NFKC-folded. name (an organization's),
+# text and address are legal text, kept as filed; person_name unifies name separators.
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "string": _text,
-    "text": _text,
-    "address": _text,
+    "name": lambda v: legal_text(_string(v)),
+    "person_name": lambda v: person_name(_string(v)),
+    "text": lambda v: legal_text(_string(v), multiline=True),
+    "address": lambda v: legal_text(_string(v)),
     "choice": _text,
     "integer": _integer,
     "number": _number,
@@ -142,6 +149,9 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
 
 def _check(rule: FieldRule, value: Any) -> Any:
     """The normalized value, or InvalidValue for the first rule it breaks."""
+    if isinstance(value, str):
+        # Refused before any normalizing, which would count positions differently.
+        refuse_unsafe(value, multiline=rule.type == "text")
     value = _CONVERTERS[rule.type](value)
     if isinstance(value, str):
         if rule.min_length is not None and len(value) < rule.min_length:
@@ -160,8 +170,13 @@ def _check(rule: FieldRule, value: Any) -> Any:
     return value
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not normalize_text(value))
+def _blank(value: Any, rule: FieldRule) -> bool:
+    if not isinstance(value, str):
+        return value is None
+    # U+0085 and U+001C–U+001F count as white space: refused, not taken for a blank.
+    return (
+        not normalize_text(value) and unsafe_character(value, multiline=rule.type == "text") is None
+    )
 
 
 def validate_form(
@@ -179,7 +194,7 @@ def validate_form(
     normalized: dict[str, Any] = {}
     for name, rule in rules.items():
         value = form.get(name)
-        if _blank(value):
+        if _blank(value, rule):
             if rule.required:
                 problems.append(Problem(f"{prefix}.{name}", "required", "this field is required"))
             continue

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-import phonenumbers
-
+from hub.model.phones import parse_phone
 from hub.model.problems import InvalidValue
 
 _SPACE = re.compile(r"\s+")  # str patterns match Unicode white space, U+3000 included
@@ -34,10 +33,6 @@ _REGION_FIRST = frozenset("12345678")
 # GB/T 2260 gives 81 to Hong Kong and 82 to Macao, and the residence permits use 830000 for
 # Taiwan: numbers that begin so are residence permits, never resident identity cards.
 _RESIDENCE_PERMIT_REGIONS = ("810000", "820000", "830000")
-
-# What a phone number may be written with; phonenumbers itself would skip leading junk
-# ("abc13800138000") and read vanity letters, which at a window are typing mistakes.
-_PHONE_CHARS = re.compile(r"\+?[0-9(][0-9 ().-]*", re.ASCII)
 
 # GB 32100-2015: 31 characters (no I, O, Z, S, V), weights 3^i mod 31.
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -66,7 +61,11 @@ _ORG_VALUES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def normalize_text(value: str) -> str:
-    """NFKC (full-width to half-width), trimmed, every run of white space made one space."""
+    """NFKC (full-width to half-width), trimmed, every run of white space made one space.
+
+    For identifiers, digits, codes and dates only: legal text (company names, addresses,
+    business scopes) keeps its full-width punctuation and goes through text.legal_text.
+    """
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
 
 
@@ -223,22 +222,8 @@ def normalize_credit_code(value: str) -> str:
 
 
 def normalize_phone(value: str, region: str = "CN") -> str:
-    """A phone number in E.164 (+86…); mobile and landline numbers, any common spelling."""
-    text = normalize_text(value)
-    if text.startswith("00"):
-        # 00 is the international prefix dialled from China; phonenumbers only reads "+".
-        text = "+" + text[2:]
-    if not _PHONE_CHARS.fullmatch(text):
-        raise InvalidValue(
-            "format", "not a phone number: write digits, with +, spaces, hyphens or brackets"
-        )
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise InvalidValue("format", "not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidValue("invalid", "not a valid phone number: wrong length or unknown prefix")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    """A phone number in E.164 (+86…), with ;ext= if it has an extension (hub.model.phones)."""
+    return parse_phone(value, region).value
 
 
 # A small hand-written parser rather than dateutil: dateutil guesses at ambiguous shapes (is

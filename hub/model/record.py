@@ -25,6 +25,7 @@ from hub.model.identity import (
     parse_date,
 )
 from hub.model.problems import InvalidValue, Problem, ValidationProblem
+from hub.model.text import legal_text, person_name, unsafe_characters
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -46,11 +47,16 @@ def _checked(func: Callable[[str], _T]) -> Callable[[str], _T]:
     return check
 
 
-def _text(value: str) -> str:
-    text = normalize_text(value)
-    if not text:
-        raise InvalidValue("required", "must not be empty")
-    return text
+def _required(func: Callable[[str], str]) -> Callable[[str], str]:
+    """A text normalizer whose result must not be empty."""
+
+    def check(value: str) -> str:
+        text = func(value)
+        if not text:
+            raise InvalidValue("required", "must not be empty")
+        return text
+
+    return check
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -66,8 +72,17 @@ def _date_shapes(value: Any) -> Any:
 
 
 # The length limits apply to the text as sent, so no oversized input is normalized first.
-Name = Annotated[str, Field(max_length=100), pydantic.AfterValidator(_checked(_text))]
-Address = Annotated[str, Field(max_length=200), pydantic.AfterValidator(_checked(_text))]
+# An organization's name and an address are legal text: kept as filed, （） and ； included.
+Name = Annotated[
+    str, Field(max_length=100), pydantic.AfterValidator(_checked(_required(legal_text)))
+]
+PersonName = Annotated[
+    str, Field(max_length=100), pydantic.AfterValidator(_checked(_required(person_name)))
+]
+"""A person's name (applicant, legal representative, agent, investor): separators unified."""
+Address = Annotated[
+    str, Field(max_length=200), pydantic.AfterValidator(_checked(_required(legal_text)))
+]
 Phone = Annotated[str, Field(max_length=40), pydantic.AfterValidator(_checked(normalize_phone))]
 IdNumber = Annotated[str, Field(max_length=40)]
 OptionalAddress = Annotated[Address | None, pydantic.BeforeValidator(_blank_to_none)]
@@ -88,7 +103,7 @@ class _Identified(_Model):
     id_type and id_number are in info.data for the later ones whenever they are valid.
     """
 
-    name: Name
+    name: PersonName
     id_type: DocumentType = "resident_id"
     id_number: IdNumber
     nationality: Annotated[
@@ -284,8 +299,19 @@ def problems_from_validation_error(
 
 
 def parse_record(data: Mapping[str, Any]) -> ApplicationRecord:
-    """The normalized record, or a ValidationProblem listing every problem at once."""
+    """The normalized record, or a ValidationProblem listing every problem at once.
+
+    A control character or non-character anywhere in the record (the form aside: its field
+    rules know which fields may hold line breaks) is refused, never stripped.
+    """
+    unsafe = unsafe_characters({k: v for k, v in data.items() if k != "form"})
     try:
-        return ApplicationRecord.model_validate(data)
+        record = ApplicationRecord.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise ValidationProblem(problems_from_validation_error(exc)) from None
+        # One problem a field: the unsafe character is the cause of anything else wrong there.
+        flagged = {p.field for p in unsafe}
+        problems = [p for p in problems_from_validation_error(exc) if p.field not in flagged]
+        raise ValidationProblem([*unsafe, *problems]) from None
+    if unsafe:
+        raise ValidationProblem(unsafe)
+    return record

@@ -18,8 +18,20 @@ from hub.model.configfiles import ConfigError, ConfigProblem, problems_from_pyda
 WARN_FROM_MONTH = 11
 
 
+NATIONAL_CALENDAR = Path(__file__).with_name("calendar.toml")
+"""The statutory holidays of the State Council's yearly notices, shipped with the hub: the same
+for every center in the country, so a center keeps a calendar.toml of its own only to add a year
+before the hub's next release has it (or a local arrangement)."""
+
+
+def calendar_file(directory: Path) -> Path:
+    """The calendar in force: the center's own calendar.toml if it has one, else the national."""
+    own = directory / "calendar.toml"
+    return own if own.exists() else NATIONAL_CALENDAR
+
+
 class CalendarFile(BaseModel):
-    """config/calendar.toml: the years it covers, their holidays and the weekend days worked."""
+    """A calendar file: the years it covers, their holidays and the weekend days worked."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,6 +52,8 @@ class Calendar:
     holidays: frozenset[date] = field(default_factory=frozenset)
     workdays: frozenset[date] = field(default_factory=frozenset)
     covered_years: frozenset[int] = field(default_factory=frozenset)
+    source: Path | None = None
+    """The file it was read from, for messages that name it."""
 
     def covers(self, day: date) -> bool:
         """Whether the day's year has its holidays and make-up workdays listed."""
@@ -111,7 +125,7 @@ def load_calendar(path: Path) -> Calendar:
         problems.append(ConfigProblem(path, "workdays", f"{days_text} also listed as holidays"))
     if problems:
         raise ConfigError(problems)
-    return Calendar(frozenset(data.holidays), frozenset(data.workdays), covered)
+    return Calendar(frozenset(data.holidays), frozenset(data.workdays), covered, path)
 
 
 @dataclass(frozen=True, slots=True)

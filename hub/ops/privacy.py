@@ -22,6 +22,10 @@ def mask_id_number(value: str) -> str:
 
 def mask_phone(value: str) -> str:
     """+8613800138000 → +86138****8000: the carrier prefix and the last four kept."""
+    # An extension (+8657188888888;ext=123) says nothing alone; the number before it is masked.
+    value, ext, extension = value.partition(";ext=")
+    if ext:
+        return mask_phone(value) + ext + "*" * len(extension)
     digits = value.removeprefix("+86")
     prefix = value[: len(value) - len(digits)]
     if len(digits) < 8:
