@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hub.model.documents import tax_document_code
 from hub.model.phones import national_phone
-from hub.model.record import ApplicationRecord, Organization, Person
+from hub.model.record import (
+    ApplicationRecord,
+    LegalRepresentative,
+    Organization,
+    Person,
+    PersonInvestor,
+)
 from hub.plugin.adapter import DepartmentState, PermanentError, TransientError
 
 
@@ -42,6 +49,11 @@ def needed(inputs: Mapping[str, Any], name: str) -> str:
             "input_missing", f"the step needs {name!r} from an earlier step, which gave none"
         )
     return str(value)
+
+
+def document_code(holder: LegalRepresentative | Person | PersonInvestor) -> str:
+    """The holder's document type as government systems code it (身份证件类型: 201, 208, …)."""
+    return tax_document_code(holder.id_type, holder.id_number, holder.nationality)
 
 
 def national_mobile(e164: str | None) -> str:

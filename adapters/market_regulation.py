@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
-from adapters.mapping import code_of, organization, state_of
+from adapters.mapping import code_of, document_code, organization, state_of
 from hub import hookimpl
 from hub.model.catalog import Step
-from hub.model.record import ApplicationRecord
+from hub.model.record import ApplicationRecord, Organization, OrganizationInvestor
 from hub.plugin.adapter import (
     Adapter,
     DeliveryContext,
@@ -22,12 +22,19 @@ from hub.plugin.adapter import (
 )
 from hub.transports.rest import RestAdapter, RestResponse
 
+# 企业类型 codes of the registration system, by the Company Law form and the company's foreign
+# investment (derived from its investors): 5xxx foreign-invested, 6xxx invested from Hong Kong,
+# Macao or Taiwan. Sole proprietorships and partnerships have no foreign-invested code here: a
+# foreign-invested enterprise takes a Company Law form (Foreign Investment Law art. 31).
 ENTERPRISE_TYPES = {
-    "limited_liability": "1100",
-    "joint_stock": "1200",
-    "sole_proprietorship": "4000",
-    "partnership": "4200",
-    "foreign_invested": "5100",
+    "limited_liability/mainland": "1100",
+    "joint_stock/mainland": "1200",
+    "sole_proprietorship/mainland": "4000",
+    "partnership/mainland": "4200",
+    "limited_liability/foreign": "5100",
+    "joint_stock/foreign": "5200",
+    "limited_liability/hk_macao_taiwan": "6100",
+    "joint_stock/hk_macao_taiwan": "6200",
 }
 STATES = {
     "ACCEPTED": DepartmentState.SUBMITTED,
@@ -40,7 +47,38 @@ STATES = {
 
 
 def _receipt(body: dict[str, str]) -> Receipt:
-    return Receipt(body["registrationNo"], {"credit_code": body["creditCode"]})
+    # The licence's date is the company's founding date (市场主体登记管理条例 art. 21).
+    outputs = {"credit_code": body["creditCode"], "founded_on": body.get("establishedOn")}
+    return Receipt(body["registrationNo"], outputs)
+
+
+def _investors(company: Organization) -> list[dict[str, Any]]:
+    """Each investor as the registration system lists 股东 (出资人): identity and contribution."""
+    listed: list[dict[str, Any]] = []
+    for investor in company.investors:
+        if isinstance(investor, OrganizationInvestor):
+            listed.append(
+                {
+                    "type": "organization",
+                    "name": investor.name,
+                    "country": investor.country,
+                    "creditCode": investor.credit_code,
+                    "registrationNo": investor.registration_number,
+                    "contribution": investor.contribution,
+                }
+            )
+        else:
+            listed.append(
+                {
+                    "type": "person",
+                    "name": investor.name,
+                    "idType": document_code(investor),
+                    "idNumber": investor.id_number,
+                    "nationality": investor.nationality,
+                    "contribution": investor.contribution,
+                }
+            )
+    return listed
 
 
 class MarketRegulationAdapter(RestAdapter):
@@ -54,23 +92,26 @@ class MarketRegulationAdapter(RestAdapter):
         company = organization(record)
         form = record.form
         legal = company.legal_representative
+        kind = f"{form['company_type']}/{company.foreign_investment}"
         enterprise = {
             "name": form["company_name"],
-            "type": code_of(ENTERPRISE_TYPES, form["company_type"], "company type"),
+            "type": code_of(ENTERPRISE_TYPES, kind, "company type and investment"),
             "registeredCapital": form["registered_capital"],
             "address": form["business_address"],
             "businessScope": form["business_scope"],
             "employees": form["employees"],
         }
-        if form.get("investor_country"):
-            enterprise["foreignInvestor"] = {"country": form["investor_country"]}
         body: dict[str, Any] = {
             "applicationId": context.application_id,
             "enterprise": enterprise,
+            "investors": _investors(company),
             "legalRepresentative": {
                 "name": legal.name,
-                "idType": legal.id_type,
+                "idType": document_code(legal),
                 "idNumber": legal.id_number,
+                "nationality": legal.nationality,
+                "sex": legal.sex,
+                "birthDate": legal.birth_date.isoformat() if legal.birth_date else None,
                 "phone": legal.phone,
             },
         }

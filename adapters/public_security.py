@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
-from adapters.mapping import code_of, needed, organization, person, state_of
+from adapters.mapping import code_of, document_code, needed, organization, person, state_of
 from hub import hookimpl
 from hub.model.catalog import Step
 from hub.model.record import ApplicationRecord
@@ -76,6 +76,7 @@ class PublicSecurityAdapter(SoapAdapter):
             CompanyName=form["company_name"],
             CreditCode=needed(context.inputs, "credit_code"),
             LegalRepName=company.legal_representative.name,
+            LegalRepIdType=document_code(company.legal_representative),
             LegalRepIdNumber=company.legal_representative.id_number,
             SealKind=[code_of(SEAL_KINDS, kind, "seal kind") for kind in kinds],
         )

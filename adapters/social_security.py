@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from adapters.mapping import (
     code_of,
+    document_code,
     needed,
     organization,
     person,
@@ -69,8 +70,11 @@ class SocialSecurityAdapter(RestAdapter):
                 dwmc=form["company_name"],
                 tyshxydm=needed(context.inputs, "credit_code"),
                 fddbr=company.legal_representative.name,
+                fddbrzjlx=document_code(company.legal_representative),
+                fddbrzjhm=company.legal_representative.id_number,
                 cyrs=str(form["employees"]),
-                clrq=date.today().strftime("%Y%m%d"),
+                # Deliveries filed before the registration gave its date have no founded_on.
+                clrq=yyyymmdd(context.inputs.get("founded_on") or date.today().isoformat()),
             )
         applicant = person(record)
         insured = {

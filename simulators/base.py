@@ -7,6 +7,7 @@ import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
@@ -35,6 +36,8 @@ class SimulatorSettings(BaseModel):
     callback_url: str | None = None
     """Where a system that pushes decisions posts them (the hub's /api/v1/callbacks/<code>)."""
     callback_secret: str | None = None
+    today: date | None = None
+    """The date the system's clock reads, for a test or the demo to set; None: the real date."""
 
 
 class SimulatedSystem(ABC):
@@ -56,6 +59,10 @@ class SimulatedSystem(ABC):
         self.decisions = settings.decisions
         # Set to end every hanging call at once: when the faults change, or at shutdown.
         self.release = asyncio.Event()
+
+    def today(self) -> date:
+        """The system's business date: its clock's, unless the settings set one."""
+        return self.settings.today or date.today()
 
     @abstractmethod
     def add_routes(self, app: web.Application) -> None:

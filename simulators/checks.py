@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from hub.model.documents import document_type_of_tax_code, parse_document
 from hub.model.identity import compute_resident_id_check, credit_code_check_char
+from hub.model.problems import InvalidValue
 
 
 def valid_resident_id(value: str) -> bool:
@@ -19,4 +21,15 @@ def valid_credit_code(value: str) -> bool:
     try:
         return len(value) == 18 and credit_code_check_char(value[:17]) == value[17]
     except (KeyError, ValueError):
+        return False
+
+
+def valid_document(code: str, number: str, accepted: frozenset[str] | None = None) -> bool:
+    """A department's check of a document by its 身份证件类型 code (and the codes it takes)."""
+    id_type = document_type_of_tax_code(code)
+    if id_type is None or (accepted is not None and code not in accepted):
+        return False
+    try:
+        return parse_document(id_type, number).number == number
+    except InvalidValue:
         return False

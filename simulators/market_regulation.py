@@ -12,7 +12,7 @@ from aiohttp import web
 
 from hub.model.identity import credit_code_check_char, organization_code_check_char
 from simulators.base import SimulatedSystem
-from simulators.checks import valid_resident_id
+from simulators.checks import valid_credit_code, valid_document
 from simulators.ledger import FINAL, Case, Decision
 
 STATUS = {
@@ -23,7 +23,9 @@ STATUS = {
     Decision.REJECTED: "REJECTED",
     Decision.CANCELLED: "WITHDRAWN",
 }
-ENTERPRISE_TYPES = {"1100", "1200", "4000", "4200", "5100"}
+# 企业类型: by Company Law form, foreign-invested (5xxx) and Hong Kong/Macao/Taiwan-invested (6xxx).
+ENTERPRISE_TYPES = {"1100", "1200", "4000", "4200", "5100", "5200", "6100", "6200"}
+HK_MACAO_TAIWAN = {"HKG", "MAC", "TWN"}
 # Names already registered in the demo city: filing one of these is refused (409).
 TAKEN_NAMES = {"示范市星辰科技有限公司", "示范市重名测试有限公司"}
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -38,6 +40,28 @@ def mint_credit_code(seed: str) -> str:
     organization = f"MA{body}"
     first17 = f"91{AREA}{organization}{organization_code_check_char(organization)}"
     return first17 + credit_code_check_char(first17)
+
+
+def _origin(investor: dict[str, Any]) -> str | None:
+    """mainland, hk_macao_taiwan or foreign; None for an investor the register would refuse."""
+    if investor["type"] == "organization":
+        country = str(investor["country"])
+        if country == "CHN" and not valid_credit_code(str(investor.get("creditCode"))):
+            return None
+    elif valid_document(str(investor["idType"]), str(investor["idNumber"])):
+        country = str(investor.get("nationality") or "CHN")
+    else:
+        return None
+    if country == "CHN":
+        return "mainland"
+    return "hk_macao_taiwan" if country in HK_MACAO_TAIWAN else "foreign"
+
+
+def _type_digits(origins: list[str | None]) -> str:
+    """The first digits an enterprise type code may have for these investors."""
+    if "foreign" in origins:
+        return "5"
+    return "6" if "hk_macao_taiwan" in origins else "14"
 
 
 def error(status: int, code: str, message: str, **headers: str) -> web.Response:
@@ -88,15 +112,24 @@ class MarketRegulation(SimulatedSystem):
             enterprise, legal = body["enterprise"], body["legalRepresentative"]
             name, kind = str(enterprise["name"]), str(enterprise["type"])
             capital = float(enterprise["registeredCapital"])
-            id_number = str(legal["idNumber"])
+            id_type, id_number = str(legal["idType"]), str(legal["idNumber"])
+            investors = list(body["investors"])
+            origins = [_origin(investor) for investor in investors]
+            contributed = sum(float(investor["contribution"]) for investor in investors)
         except (ValueError, KeyError, TypeError) as exc:
             return error(400, "MR-4001", f"malformed request body: {exc!r}")
         if kind not in ENTERPRISE_TYPES:
             return error(422, "MR-4221", f"enterprise.type {kind!r} is not a known type code")
         if capital < 0:
             return error(422, "MR-4222", "enterprise.registeredCapital must not be negative")
-        if not valid_resident_id(id_number):
-            return error(422, "MR-4223", "legalRepresentative.idNumber fails its check digit")
+        if not valid_document(id_type, id_number):
+            return error(422, "MR-4223", "legalRepresentative: unknown idType or invalid idNumber")
+        if not investors or None in origins:
+            return error(422, "MR-4224", "investors: each needs a valid document or country")
+        if abs(contributed - capital) > 0.00005:
+            return error(422, "MR-4225", "investors' contributions must add up to the capital")
+        if kind[0] not in _type_digits(origins):
+            return error(422, "MR-4226", f"enterprise.type {kind} does not fit its investors")
         if name in TAKEN_NAMES:
             return error(409, "MR-4091", f"企业名称已被占用: {name}")
         existing = self.ledger.find(key) if self.ledger.deduplicate else None
@@ -106,7 +139,11 @@ class MarketRegulation(SimulatedSystem):
             str(body.get("applicationId", "")),
             "register",
             {"name": name, "type": kind, "businessScope": enterprise.get("businessScope")},
-            outputs={"creditCode": mint_credit_code(correction_of or key)},
+            outputs={
+                "creditCode": mint_credit_code(correction_of or key),
+                # The licence's date is the founding date; registered on the spot, it is today.
+                "establishedOn": self.today().isoformat(),
+            },
             correction_of=correction_of,
         )
         view = self._view(case) | {"acceptedAt": datetime.now(UTC).isoformat(timespec="seconds")}

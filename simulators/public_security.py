@@ -8,7 +8,7 @@ from typing import ClassVar
 from aiohttp import web
 from lxml import etree
 
-from simulators.checks import valid_credit_code, valid_resident_id
+from simulators.checks import valid_credit_code, valid_document, valid_resident_id
 from simulators.ledger import FINAL, Decision
 from simulators.soap import SoapFault, SoapSystem
 
@@ -85,12 +85,17 @@ class PublicSecurity(SoapSystem):
         kinds = [k.text or "" for k in node.findall(f"{{{self.ns}}}SealKind")]
         if not kinds or not set(kinds) <= SEAL_KINDS:
             raise SoapFault("soap:Client", f"印章种类代码无效: {kinds}", "PS-2002")
-        if not valid_resident_id(self.text(node, "LegalRepIdNumber")):
-            raise SoapFault("soap:Client", "法定代表人身份证号码校验失败", "PS-1001")
+        # Seals are filed for any company whose legal representative holds a document the
+        # police know: resident ID, passport, permits, permanent residence, residence permit.
+        if not valid_document(
+            self.text(node, "LegalRepIdType"), self.text(node, "LegalRepIdNumber")
+        ):
+            raise SoapFault("soap:Client", "法定代表人身份证件类型或号码校验失败", "PS-1001")
         fields: dict[str, object] = {
             "CreditCode": credit_code,
             "SealKind": kinds,
             "CompanyName": self.text(node, "CompanyName"),
+            "LegalRepIdType": self.text(node, "LegalRepIdType"),
         }
         return self._submit(node, "SubmitSeal", fields)
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from simulators.base import SimulatedSystem
-from simulators.checks import valid_credit_code, valid_resident_id
+from simulators.checks import valid_credit_code, valid_document, valid_resident_id
 from simulators.ledger import FINAL, Decision
 
 # 办理状态 codes of the gateway.
@@ -147,8 +147,11 @@ class SocialSecurity(SimulatedSystem):
             raise LegacyError("E017", "数据格式错误: 从业人数")
         if int(employees) == 0:
             raise LegacyError("E023", "从业人数为0，无需办理单位参保登记")
+        if not valid_document(required(form, "fddbrzjlx"), required(form, "fddbrzjhm")):
+            raise LegacyError("E017", "数据格式错误: 法定代表人证件类型或号码")
         fields = {
             "dwmc": required(form, "dwmc"),
+            "fddbrzjlx": form["fddbrzjlx"],
             "tyshxydm": code,
             "cyrs": employees,
             "clrq": yyyymmdd(form, "clrq"),

@@ -8,7 +8,7 @@ from typing import ClassVar
 from aiohttp import web
 from lxml import etree
 
-from simulators.checks import valid_credit_code, valid_resident_id
+from simulators.checks import valid_credit_code, valid_document
 from simulators.ledger import Decision
 from simulators.soap import SoapFault, SoapSystem
 
@@ -21,7 +21,14 @@ STATUS = {
     Decision.CANCELLED: ("CX", "已撤销"),
 }
 # 登记注册类型: the registration type codes the bureau accepts.
-REGISTRATION_TYPES = {"159", "160", "171", "172", "174", "300"}
+# 登记注册类型: domestic (1xx), Hong Kong/Macao/Taiwan-invested (2xx), foreign-invested (3xx).
+REGISTRATION_TYPES = {
+    *("159", "160", "171", "172", "173", "174"),
+    *("210", "220", "230", "240", "290"),
+    *("310", "320", "330", "340", "390"),
+}
+# 身份证件类型 codes of foreign documents, whose holder's nationality the bureau must record.
+FOREIGN_DOCUMENTS = {"208"}
 DECLARED = re.compile(rb"^<\?xml[^>]*encoding=['\"]([A-Za-z0-9_-]+)['\"]")
 
 
@@ -52,8 +59,12 @@ class Tax(SoapSystem):
         credit_code = self.text(node, "Nsrsbh")
         if not valid_credit_code(credit_code):
             raise SoapFault("soap:Client", "纳税人识别号校验失败", "SW-E0102")
-        if not valid_resident_id(self.text(node, "Fddbrsfzh")):
-            raise SoapFault("soap:Client", "法定代表人身份证号码校验失败", "SW-E0103")
+        id_type = self.text(node, "Fddbrzjlx")
+        if not valid_document(id_type, self.text(node, "Fddbrsfzh")):
+            raise SoapFault("soap:Client", "法定代表人身份证件类型或号码校验失败", "SW-E0103")
+        nationality = self.text(node, "Fddbrgj")
+        if id_type in FOREIGN_DOCUMENTS and not nationality:
+            raise SoapFault("soap:Client", "外籍法定代表人须填写国籍", "SW-E0105")
         kind = self.text(node, "Djzclx")
         if kind not in REGISTRATION_TYPES:
             raise SoapFault("soap:Client", f"登记注册类型代码无效: {kind}", "SW-E0104")
@@ -61,6 +72,8 @@ class Tax(SoapSystem):
             "Nsrsbh": credit_code,
             "Nsrmc": self.text(node, "Nsrmc"),
             "Fddbrxm": self.text(node, "Fddbrxm"),
+            "Fddbrzjlx": id_type,
+            "Fddbrgj": nationality,
             "Zcdz": self.text(node, "Zcdz"),
             "Djzclx": kind,
         }

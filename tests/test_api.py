@@ -187,14 +187,21 @@ async def test_matters_describe_fields_steps_and_time_limits(hub: HubDriver) -> 
     matters = {m["code"]: m for m in (await response.json())["items"]}
     startup = matters["business.startup"]
     assert startup["applicant"] == ["organization"]
-    assert startup["fields"]["company_type"]["choices"][-1] == "foreign_invested"
+    # Foreign investment is derived from the investors, not a company type (since 2020).
+    assert startup["fields"]["company_type"]["choices"] == [
+        "limited_liability",
+        "joint_stock",
+        "sole_proprietorship",
+        "partnership",
+    ]
     assert startup["steps"][0] == {
         "name": "company_registration",
         "label": "设立登记 (register the company)",
         "department": "market_regulation",
         "after": [],
     }
-    assert (startup["statutory_days"], startup["promised_days"]) == (15, 3)
+    # 市场主体登记管理条例 (2022) art. 19: 3 working days; the center promises 1.
+    assert (startup["statutory_days"], startup["promised_days"]) == (3, 1)
 
 
 async def test_request_id_is_echoed_and_made_when_missing(hub: HubDriver) -> None:

@@ -220,3 +220,27 @@ def parse_document(id_type: DocumentType, value: str, *, today: date | None = No
     if not _PASSPORT.fullmatch(number):
         raise InvalidValue("format", "a passport number has 5 to 20 letters and digits")
     return Document(id_type, number)
+
+
+Origin = Literal["mainland", "hk_macao_taiwan", "foreign"]
+"""Where an investor comes from, as registration and tax systems tell investment apart."""
+
+# Hong Kong, Macao and Taiwan investors are told apart from foreign ones (Foreign Investment Law
+# art. 2 and its implementing regulation art. 48: they invest by reference to it, and the 2011
+# classification of enterprise registration types keeps them a category of their own).
+_HK_MACAO_TAIWAN = frozenset({"HKG", "MAC", "TWN"})
+
+
+def origin_of(nationality: str | None) -> Origin:
+    """An investor's origin from its nationality or region (ISO 3166-1 alpha-3)."""
+    if nationality in (None, "CHN"):
+        return "mainland"
+    return "hk_macao_taiwan" if nationality in _HK_MACAO_TAIWAN else "foreign"
+
+
+def document_type_of_tax_code(code: str) -> DocumentType | None:
+    """The document type a tax system's 身份证件类型 code stands for, if any."""
+    for kind in DOCUMENT_KINDS.values():
+        if code in kind.tax_codes:
+            return kind.id_type
+    return None

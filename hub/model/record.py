@@ -14,8 +14,10 @@ from hub.model.documents import (
     DOCUMENT_KINDS,
     Document,
     DocumentType,
+    Origin,
     Sex,
     normalize_country,
+    origin_of,
     parse_document,
 )
 from hub.model.identity import (
@@ -201,6 +203,63 @@ class LegalRepresentative(_Identified):
     phone: OptionalPhone = None
 
 
+# An investor's contribution to the registered capital, in 10,000 yuan as the form's capital is.
+Contribution = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class PersonInvestor(_Identified):
+    """A natural person investing in the company: identified like a legal representative."""
+
+    kind: Literal["person"] = "person"
+    contribution: Contribution
+
+    @property
+    def origin(self) -> Origin:
+        """Mainland, Hong Kong/Macao/Taiwan or foreign, from the holder's nationality."""
+        return origin_of(self.nationality)
+
+
+class OrganizationInvestor(_Model):
+    """A company or other organization investing; a mainland one is known by its credit code."""
+
+    kind: Literal["organization"] = "organization"
+    name: Name
+    # Where it is registered: ISO 3166-1 alpha-3, HKG, MAC and TWN for the three regions.
+    country: Annotated[str, Field(max_length=40)]
+    credit_code: Annotated[
+        str | None, Field(max_length=40), pydantic.BeforeValidator(_blank_to_none)
+    ] = None
+    # Its number in its own country's register, for one registered outside the mainland.
+    registration_number: Annotated[
+        str | None, Field(max_length=40), pydantic.BeforeValidator(_blank_to_none)
+    ] = None
+    contribution: Contribution
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return _checked(normalize_country)(value)
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("country") == "CHN":
+                raise PydanticCustomError(
+                    "required", "a mainland organization invests under its credit code"
+                )
+            return None
+        return _checked(normalize_credit_code)(value)
+
+    @property
+    def origin(self) -> Origin:
+        """Mainland, Hong Kong/Macao/Taiwan or foreign, from where it is registered."""
+        return origin_of(self.country)
+
+
+Investor = Annotated[PersonInvestor | OrganizationInvestor, Field(discriminator="kind")]
+
+
 class Organization(_Model):
     """A company or other organization; a company being founded has no credit code yet."""
 
@@ -211,11 +270,27 @@ class Organization(_Model):
     ] = None
     legal_representative: LegalRepresentative
     address: OptionalAddress = None
+    investors: list[Investor] = Field(default=[], max_length=50)
 
     @field_validator("credit_code")
     @classmethod
     def _credit_code(cls, value: str | None) -> str | None:
         return None if value is None else _checked(normalize_credit_code)(value)
+
+    @property
+    def foreign_investment(self) -> Origin:
+        """The company's foreign-investment attribute, derived from its investors (Foreign
+        Investment Law art. 2): foreign if any investor is, else Hong Kong/Macao/Taiwan if any
+        is, else mainland (not foreign-invested)."""
+        origins = {investor.origin for investor in self.investors}
+        if "foreign" in origins:
+            return "foreign"
+        return "hk_macao_taiwan" if "hk_macao_taiwan" in origins else "mainland"
+
+    @property
+    def with_mainland_investors(self) -> bool:
+        """Whether mainland investors take part (a joint venture rather than wholly owned)."""
+        return any(investor.origin == "mainland" for investor in self.investors)
 
 
 Applicant = Annotated[Person | Organization, Field(discriminator="kind")]
@@ -270,11 +345,15 @@ def _code(kind: str) -> str:
 
 def _path(loc: Sequence[int | str], prefix: str) -> str:
     parts = [str(p) for p in loc]
-    # pydantic puts the tag of a discriminated union into the location (applicant.person.name),
-    # but the frontend knows the field as applicant.name: the tag is a value, not a field.
-    if len(parts) > 1 and parts[0] == "applicant" and parts[1] in _TAGS:
-        del parts[1]
-    return ".".join(p for p in (prefix, *parts) if p)
+    # pydantic puts the tag of a discriminated union into the location (applicant.person.name,
+    # applicant.investors.0.person.name), but the frontend knows the field as applicant.name: the
+    # tag is a value, not a field. The unions are the applicant and each investor of a list.
+    kept = [
+        part
+        for i, part in enumerate(parts)
+        if not (i and part in _TAGS and (parts[i - 1] == "applicant" or parts[i - 1].isdigit()))
+    ]
+    return ".".join(p for p in (prefix, *kept) if p)
 
 
 def problems_from_validation_error(
