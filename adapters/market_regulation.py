@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from adapters.mapping import code_of, document_code, organization, state_of
 from hub import hookimpl
-from hub.model.catalog import Step
+from hub.model.catalog import Matter, Step
+from hub.model.problems import Problem
 from hub.model.record import ApplicationRecord, Organization, OrganizationInvestor
 from hub.plugin.adapter import (
     Adapter,
@@ -155,3 +157,55 @@ class MarketRegulationAdapter(RestAdapter):
 def hub_adapters() -> list[type[Adapter]]:
     """Offer the Market Regulation Administration adapter."""
     return [MarketRegulationAdapter]
+
+
+# Company Law forms a foreign-invested enterprise may take (Foreign Investment Law art. 31).
+COMPANY_FORMS = frozenset({"limited_liability", "joint_stock"})
+# 10,000 yuan to 4 decimals is one yuan: contributions add up to the capital to the yuan.
+_YUAN = 0.00005
+
+
+@hookimpl
+def hub_accept(record: ApplicationRecord, matter: Matter, today: date) -> list[Problem] | None:
+    """设立登记's own refusals at the window: investors must be listed, their contributions must
+    add up to the registered capital, and foreign capital only goes into a Company Law form."""
+    if not any(
+        s.department == "market_regulation" and s.operation == "company_registration"
+        for s in matter.steps.values()
+    ) or not isinstance(record.applicant, Organization):
+        return None
+    company = record.applicant
+    if not company.investors:
+        return [
+            Problem(
+                "applicant.investors",
+                "not_accepted.investors",
+                "list the company's investors (shareholders), each with its contribution",
+                message_zh="请填写股东（出资人）及其认缴出资额",
+            )
+        ]
+    problems = []
+    capital = record.form.get("registered_capital")
+    contributed = sum(investor.contribution for investor in company.investors)
+    if isinstance(capital, int | float) and abs(contributed - capital) > _YUAN:
+        problems.append(
+            Problem(
+                "applicant.investors",
+                "not_accepted.contributions",
+                f"the investors' contributions add up to {contributed:g}, not the registered "
+                f"capital {capital:g} (10,000 yuan)",
+                message_zh=f"股东认缴出资额合计{contributed:g}万元，与注册资本{capital:g}万元不符",
+            )
+        )
+    form = record.form.get("company_type")
+    if company.foreign_investment != "mainland" and form and form not in COMPANY_FORMS:
+        problems.append(
+            Problem(
+                "form.company_type",
+                "not_accepted.company_type",
+                "a company with investors from outside the mainland takes a Company Law form: "
+                "limited_liability or joint_stock",
+                message_zh="外商投资企业及港澳台投资企业应为有限责任公司或股份有限公司",
+            )
+        )
+    return problems

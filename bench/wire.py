@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape
@@ -206,15 +206,18 @@ def submit_request(endpoints: Endpoints, call: Call) -> Request:
             "address": f["business_address"],
             "businessScope": f["business_scope"],
             "employees": f["employees"],
-            "foreignInvestor": {"country": f["investor_country"]},
         }
         body = {
             "applicationId": call.application_id,
             "enterprise": enterprise,
+            "investors": f["investors"],
             "legalRepresentative": {
                 "name": f["legal_name"],
-                "idType": "resident_id",
+                "idType": f["legal_id_type"],
                 "idNumber": f["legal_id_number"],
+                "nationality": f["legal_nationality"],
+                "sex": f["legal_sex"],
+                "birthDate": f["legal_birth_date"],
                 "phone": f["legal_phone"],
             },
         }
@@ -226,6 +229,7 @@ def submit_request(endpoints: Endpoints, call: Call) -> Request:
             "CompanyName": f["company_name"],
             "CreditCode": call.inputs["credit_code"],
             "LegalRepName": f["legal_name"],
+            "LegalRepIdType": f["legal_id_type"],
             "LegalRepIdNumber": f["legal_id_number"],
             "SealKind": f["seal_kinds"],
         }
@@ -249,7 +253,9 @@ def submit_request(endpoints: Endpoints, call: Call) -> Request:
             "Nsrsbh": call.inputs["credit_code"],
             "Nsrmc": f["company_name"],
             "Fddbrxm": f["legal_name"],
+            "Fddbrzjlx": f["legal_id_type"],
             "Fddbrsfzh": f["legal_id_number"],
+            "Fddbrgj": f["legal_nationality"],
             "Zcdz": f["business_address"],
             "Jyfw": f["business_scope"],
             "Djzclx": f["tax_type"],
@@ -263,8 +269,10 @@ def submit_request(endpoints: Endpoints, call: Call) -> Request:
             "dwmc": f["company_name"],
             "tyshxydm": call.inputs["credit_code"],
             "fddbr": f["legal_name"],
+            "fddbrzjlx": f["legal_id_type"],
+            "fddbrzjhm": f["legal_id_number"],
             "cyrs": str(f["employees"]),
-            "clrq": date.today().strftime("%Y%m%d"),
+            "clrq": call.inputs["founded_on"].replace("-", ""),
         }
         return _social(endpoints, form, call)
     if call.operation == "insurance_transfer":
@@ -339,7 +347,8 @@ def read_receipt(department: str, status: int, body: bytes) -> tuple[str, dict[s
         return _soap_values(department, status, body)["Slbh"], {}
     if department == "market_regulation":
         data = _json(department, status, body)
-        return data["registrationNo"], {"credit_code": data["creditCode"]}
+        outputs = {"credit_code": data["creditCode"], "founded_on": data["establishedOn"]}
+        return data["registrationNo"], outputs
     return _gateway(status, body)["ywlsh"], {}
 
 

@@ -15,20 +15,41 @@ MATTERS = ("business.startup", "household.transfer")
 a row): between them SOAP with WS-Security digests, SOAP in GB18030, JSON REST and a legacy
 form gateway, and both shapes of DAG."""
 
-# The record as the hub normalizes it and its adapters map it (codes, NFKC text, E.164 phones):
+# The record as the hub normalizes it and its adapters map it (codes, legal text as filed, E.164):
 # the bare clients send these very values.
 WIRE_FIELDS: dict[str, dict[str, Any]] = {
     "business.startup": {
         "company_name": "示范市云帆科技有限公司",
         "enterprise_type": "5100",
-        "tax_type": "300",
+        "tax_type": "330",
         "registered_capital": 500,
         "business_address": "示范市高新区创新大道1号",
-        "business_scope": "软件开发;信息技术咨询服务",
+        "business_scope": "软件开发；信息技术咨询服务",
         "employees": 12,
-        "investor_country": "SGP",
-        "legal_name": "王建国",
-        "legal_id_number": "440306197806150031",
+        "investors": [
+            {
+                "type": "organization",
+                "name": "Cloudsail Holdings Pte. Ltd.",
+                "country": "SGP",
+                "creditCode": None,
+                "registrationNo": "201912345K",
+                "contribution": 300.0,
+            },
+            {
+                "type": "person",
+                "name": "陈大文",
+                "idType": "210",
+                "idNumber": "H12345678",
+                "nationality": "HKG",
+                "contribution": 200.0,
+            },
+        ],
+        "legal_name": "Tan Ah Kow",
+        "legal_id_type": "208",
+        "legal_id_number": "K1234567A",
+        "legal_nationality": "SGP",
+        "legal_sex": "male",
+        "legal_birth_date": "1978-06-15",
         "legal_phone": "+8613900139000",
         "seal_kinds": ["01", "02", "04"],
     },

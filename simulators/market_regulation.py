@@ -138,7 +138,16 @@ class MarketRegulation(SimulatedSystem):
             key,
             str(body.get("applicationId", "")),
             "register",
-            {"name": name, "type": kind, "businessScope": enterprise.get("businessScope")},
+            {
+                "name": name,
+                "type": kind,
+                "businessScope": enterprise.get("businessScope"),
+                "legalRepIdType": id_type,
+                "investors": [
+                    (i["type"], i["name"], origin)
+                    for i, origin in zip(investors, origins, strict=True)
+                ],
+            },
             outputs={
                 "creditCode": mint_credit_code(correction_of or key),
                 # The licence's date is the founding date; registered on the spot, it is today.

@@ -195,6 +195,10 @@ class SoapSystem(SimulatedSystem):
         """A required child's text in this system's namespace."""
         return text(node, name, self.ns)
 
+    def optional(self, node: etree._Element, name: str) -> str:
+        """An optional child's text in this system's namespace, "" when absent."""
+        return (node.findtext(f"{{{self.ns}}}{name}") or "").strip()
+
     async def handle(self, request: web.Request) -> web.Response:
         """One SOAP call: authenticate, dispatch on the body element, answer or fault."""
         try:

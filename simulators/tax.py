@@ -62,7 +62,7 @@ class Tax(SoapSystem):
         id_type = self.text(node, "Fddbrzjlx")
         if not valid_document(id_type, self.text(node, "Fddbrsfzh")):
             raise SoapFault("soap:Client", "法定代表人身份证件类型或号码校验失败", "SW-E0103")
-        nationality = self.text(node, "Fddbrgj")
+        nationality = self.optional(node, "Fddbrgj")
         if id_type in FOREIGN_DOCUMENTS and not nationality:
             raise SoapFault("soap:Client", "外籍法定代表人须填写国籍", "SW-E0105")
         kind = self.text(node, "Djzclx")

@@ -21,6 +21,24 @@ def _load(matter: str) -> dict[str, Any]:
 
 HOUSEHOLD_TRANSFER = _load("household.transfer")
 BUSINESS_STARTUP = _load("business.startup")
+# The demo's start-up is foreign-invested (a passport-holding legal representative, a Singapore
+# company and a Hong Kong investor); this one is a mainland company of one mainland investor.
+DOMESTIC_STARTUP = copy.deepcopy(BUSINESS_STARTUP)
+DOMESTIC_STARTUP["applicant"]["legal_representative"] = {
+    "name": "王建国",
+    "id_type": "resident_id",
+    "id_number": WANG_JIANGUO_ID,
+    "phone": "+86 139-0013-9000",
+}
+DOMESTIC_STARTUP["applicant"]["investors"] = [
+    {
+        "kind": "person",
+        "name": "王建国",
+        "id_type": "resident_id",
+        "id_number": WANG_JIANGUO_ID,
+        "contribution": BUSINESS_STARTUP["form"]["registered_capital"],
+    }
+]
 CARD_APPLICATION = _load("social_security.card")
 HOUSING_FUND_ACCOUNT = _load("housing_fund.account")
 ALL = {

@@ -25,8 +25,8 @@ from hub.plugin.manager import Plugins, make_plugin_manager
 from hub.runtime import RuntimeOptions
 from tests.conftest import CONFIG, HubDriver, SimulatorControl
 from tests.samples import (
-    BUSINESS_STARTUP,
     CARD_APPLICATION,
+    DOMESTIC_STARTUP,
     HOUSEHOLD_TRANSFER,
     HOUSING_FUND_ACCOUNT,
     sample,
@@ -175,7 +175,7 @@ def test_rules_about_the_legal_representative_read_the_organizations_signatory()
         "path": "applicant.legal_representative",
         "id_types": ["resident_id"],
     }
-    company = copy.deepcopy(BUSINESS_STARTUP["applicant"])
+    company = copy.deepcopy(DOMESTIC_STARTUP["applicant"])
     assert refusals(rule, company) == set()
     company["legal_representative"].update(PASSPORT)
     assert refusals(rule, company) == {

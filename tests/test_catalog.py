@@ -48,7 +48,11 @@ def test_shipped_catalog_has_its_matters_in_dag_order() -> None:
     assert order[0] == "company_registration"
     assert set(order[1:]) == {"seal_engraving", "tax_registration", "employer_registration"}
     for name in order[1:]:
-        assert startup.steps[name].uses == {"credit_code": "company_registration.credit_code"}
+        assert startup.steps[name].uses["credit_code"] == "company_registration.credit_code"
+    # Social insurance dates the employer from the licence, not from the day the hub sends.
+    assert startup.steps["employer_registration"].uses["founded_on"] == (
+        "company_registration.founded_on"
+    )
     transfer = config.catalog["household.transfer"]
     assert [s.department for s in transfer.ordered_steps()] == [
         "public_security",

@@ -24,8 +24,13 @@ async def test_business_startup_runs_in_dag_order_and_passes_the_credit_code(
     assert {d["state"] for d in steps.values()} == {"submitted"}
     assert view["status"] == "in_progress"
     credit_code = steps["company_registration"]["outputs"]["credit_code"]
-    for step in ("seal_engraving", "tax_registration", "employer_registration"):
+    founded_on = steps["company_registration"]["outputs"]["founded_on"]
+    for step in ("seal_engraving", "tax_registration"):
         assert steps[step]["inputs"] == {"credit_code": credit_code}
+    assert steps["employer_registration"]["inputs"] == {
+        "credit_code": credit_code,
+        "founded_on": founded_on,
+    }
     assert (await sim.received("public_security"))["cases"][0]["fields"][
         "CreditCode"
     ] == credit_code

@@ -28,7 +28,7 @@ from hub.model.identity import (
 )
 from hub.model.problems import InvalidValue, ValidationProblem
 from hub.model.record import LegalRepresentative, Organization, Person, parse_record
-from tests.samples import BUSINESS_STARTUP, HOUSEHOLD_TRANSFER
+from tests.samples import DOMESTIC_STARTUP, HOUSEHOLD_TRANSFER
 
 TODAY = date(2026, 11, 26)
 
@@ -459,7 +459,7 @@ def test_a_birth_date_in_the_future_is_refused() -> None:
 
 def test_legal_representative_with_a_passport_needs_the_same_fields() -> None:
     """The legal representative now records nationality, sex and birth date, at nested paths."""
-    data = copy.deepcopy(BUSINESS_STARTUP)
+    data = copy.deepcopy(DOMESTIC_STARTUP)
     data["applicant"]["legal_representative"].update(id_type="passport", id_number="K1234567")
     assert problems(data) == {
         ("applicant.legal_representative.nationality", "nationality_required"),
@@ -478,7 +478,7 @@ def test_legal_representative_with_a_passport_needs_the_same_fields() -> None:
 
 def test_resident_id_legal_representative_gets_derived_fields() -> None:
     """A resident ID's holder: CHN, birth date and sex from the number, nothing to send."""
-    company = parse_record(BUSINESS_STARTUP).applicant
+    company = parse_record(DOMESTIC_STARTUP).applicant
     assert isinstance(company, Organization)
     legal = company.legal_representative
     assert (legal.nationality, legal.sex, legal.birth_date) == ("CHN", "male", date(1978, 6, 15))

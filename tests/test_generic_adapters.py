@@ -139,12 +139,17 @@ TAX_BY_CONFIG: dict[str, Any] = {
                 "Nsrsbh": {"path": "inputs.credit_code"},
                 "Nsrmc": {"path": "form.company_name"},
                 "Fddbrxm": {"path": "applicant.legal_representative.name"},
+                "Fddbrzjlx": {
+                    "path": "applicant.legal_representative.id_type",
+                    "table": {"resident_id": "201", "passport": "208"},
+                },
                 "Fddbrsfzh": {"path": "applicant.legal_representative.id_number"},
+                "Fddbrgj": {"path": "applicant.legal_representative.nationality"},
                 "Zcdz": {"path": "form.business_address"},
                 "Jyfw": {"path": "form.business_scope"},
                 "Djzclx": {
                     "path": "form.company_type",
-                    "table": {"foreign_invested": "300", "limited_liability": "159"},
+                    "table": {"joint_stock": "160", "limited_liability": "159"},
                 },
             },
         }
@@ -188,7 +193,9 @@ async def test_a_soap_department_by_configuration(
     receipt = await adapter.send(payload, context)
     assert receipt.outputs["tax_office"].startswith("国家税务总局")
     [case] = (await sim.received("tax"))["cases"]
-    assert (case["delivery_key"], case["fields"]["Djzclx"]) == ("K-TAX-GENERIC", "300")
+    assert (case["delivery_key"], case["fields"]["Djzclx"]) == ("K-TAX-GENERIC", "159")
+    # The legal representative's passport, coded by the mapping's table, with his nationality.
+    assert (case["fields"]["Fddbrzjlx"], case["fields"]["Fddbrgj"]) == ("208", "SGP")
     assert (await adapter.query_status(receipt)).state is DepartmentState.APPROVED
     with pytest.raises(PermanentError, match=r"has no inputs\.credit_code"):
         adapter.prepare(record, step, DeliveryContext("APP-7", "K2", {}))

@@ -19,7 +19,7 @@ from hub.model.record import (
     parse_record,
     problems_from_validation_error,
 )
-from tests.samples import BUSINESS_STARTUP, HOUSEHOLD_TRANSFER, ZHANG_WEI_ID
+from tests.samples import DOMESTIC_STARTUP, HOUSEHOLD_TRANSFER, ZHANG_WEI_ID
 
 
 def household(**applicant: Any) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def household(**applicant: Any) -> dict[str, Any]:
 
 def startup(**applicant: Any) -> dict[str, Any]:
     """The company start-up sample, applicant fields overridden."""
-    data = copy.deepcopy(BUSINESS_STARTUP)
+    data = copy.deepcopy(DOMESTIC_STARTUP)
     data["applicant"].update(applicant)
     return data
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
 
 import aiohttp
 import pytest
 from lxml import etree
 
+from adapters.tax import registration_type
 from hub.applications.intake import normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.record import ApplicationRecord
@@ -21,7 +23,7 @@ from hub.plugin.adapter import (
 from hub.transports.exchange import recording
 from simulators.runner import Simulators
 from tests.conftest import SimulatorControl
-from tests.samples import BUSINESS_STARTUP, sample
+from tests.samples import BUSINESS_STARTUP, DOMESTIC_STARTUP, sample
 
 CREDIT_CODE = "91350100M000100Y43"
 
@@ -138,7 +140,7 @@ async def test_seal_filing_sends_the_credit_code_and_seal_kind_codes(
     hub_config: HubConfig, adapters: dict[str, Adapter], sim: SimulatorControl
 ) -> None:
     """The seal step sends the credit code from its input and maps seal kinds to codes."""
-    record = record_of(hub_config, BUSINESS_STARTUP)
+    record = record_of(hub_config, DOMESTIC_STARTUP)
     step = hub_config.catalog["business.startup"].steps["seal_engraving"]
     await adapters["public_security"].submit(
         record, step, context("K-SEAL", credit_code=CREDIT_CODE)
@@ -152,7 +154,7 @@ async def test_missing_input_from_an_earlier_step_is_permanent(
     hub_config: HubConfig, adapters: dict[str, Adapter]
 ) -> None:
     """Without the credit code from market regulation there is nothing sensible to send."""
-    record = record_of(hub_config, BUSINESS_STARTUP)
+    record = record_of(hub_config, DOMESTIC_STARTUP)
     step = hub_config.catalog["business.startup"].steps["seal_engraving"]
     with pytest.raises(PermanentError) as info:
         adapters["public_security"].prepare(record, step, context("K-SEAL-2"))
@@ -164,7 +166,7 @@ async def test_tax_bureau_is_spoken_to_in_gb18030_and_answers_in_it(
     hub_config: HubConfig, adapters: dict[str, Adapter], sim: SimulatorControl
 ) -> None:
     """The request is GB18030 on the wire, Chinese text arrives intact, and the answer is read."""
-    record = record_of(hub_config, BUSINESS_STARTUP)
+    record = record_of(hub_config, DOMESTIC_STARTUP)
     step = hub_config.catalog["business.startup"].steps["tax_registration"]
     payload = adapters["tax"].prepare(record, step, context("K-TAX-1", credit_code=CREDIT_CODE))
     assert payload.body.startswith(b"<?xml version='1.0' encoding='GB18030'?>")
@@ -174,7 +176,8 @@ async def test_tax_bureau_is_spoken_to_in_gb18030_and_answers_in_it(
     [case] = (await sim.received("tax"))["cases"]
     assert case["fields"]["Nsrmc"] == "示范市云帆科技有限公司"
     assert case["fields"]["Fddbrxm"] == "王建国"
-    assert case["fields"]["Djzclx"] == "300"
+    assert (case["fields"]["Fddbrzjlx"], case["fields"]["Fddbrgj"]) == ("201", "CHN")
+    assert case["fields"]["Djzclx"] == "159"
 
 
 async def test_tax_bureau_refuses_utf8(simulators: Simulators, http: aiohttp.ClientSession) -> None:
@@ -190,7 +193,7 @@ async def test_invalid_credit_code_is_rejected_by_tax_with_its_code(
     hub_config: HubConfig, adapters: dict[str, Adapter]
 ) -> None:
     """The bureau's own check of the credit code ends as a permanent SW-E0102."""
-    record = record_of(hub_config, BUSINESS_STARTUP)
+    record = record_of(hub_config, DOMESTIC_STARTUP)
     step = hub_config.catalog["business.startup"].steps["tax_registration"]
     with pytest.raises(PermanentError) as info:
         await adapters["tax"].submit(
@@ -214,7 +217,7 @@ async def test_soap_timeout_is_transient_with_outcome_unknown(
         hub_config.departments[department].model_copy(update={"timeout": 0.3}), http
     )
     record = record_of(
-        hub_config, BUSINESS_STARTUP if department == "tax" else sample("household.transfer")
+        hub_config, DOMESTIC_STARTUP if department == "tax" else sample("household.transfer")
     )
     matter = "business.startup" if department == "tax" else "household.transfer"
     step = next(s for s in hub_config.catalog[matter].steps.values() if s.department == department)
@@ -289,3 +292,50 @@ async def test_vendored_wsdl_matches_what_the_department_publishes(
     for code, cls in (("public_security", PublicSecurityAdapter), ("tax", TaxAdapter)):
         async with http.get(simulators[code].endpoint + "?wsdl") as response:
             assert await response.read() == cls.wsdl.read_bytes()
+
+
+async def test_tax_bureau_registers_a_foreign_invested_company_with_a_passport_holder(
+    adapters: dict[str, Adapter], hub_config: HubConfig, sim: SimulatorControl
+) -> None:
+    """The demo's company (a Singapore company and a Hong Kong resident invest; the legal
+    representative holds a Singapore passport) is a wholly foreign-owned enterprise (330), and its
+    legal representative's document is coded 208 with his nationality."""
+    record = record_of(hub_config, BUSINESS_STARTUP)
+    step = hub_config.catalog["business.startup"].steps["tax_registration"]
+    payload = adapters["tax"].prepare(record, step, context("K-TAX-9", credit_code=CREDIT_CODE))
+    await adapters["tax"].send(payload, context("K-TAX-9", credit_code=CREDIT_CODE))
+    [case] = (await sim.received("tax"))["cases"]
+    assert (case["fields"]["Fddbrxm"], case["fields"]["Fddbrzjlx"]) == ("Tan Ah Kow", "208")
+    assert (case["fields"]["Fddbrgj"], case["fields"]["Djzclx"]) == ("SGP", "330")
+
+
+HK_PERSON = BUSINESS_STARTUP["applicant"]["investors"][1]
+SG_COMPANY = BUSINESS_STARTUP["applicant"]["investors"][0]
+MAINLAND = DOMESTIC_STARTUP["applicant"]["investors"][0]
+
+
+@pytest.mark.parametrize(
+    ("company_type", "investors", "code"),
+    [
+        ("limited_liability", [MAINLAND], "159"),
+        ("joint_stock", [MAINLAND], "160"),
+        ("limited_liability", [HK_PERSON], "230"),
+        ("limited_liability", [HK_PERSON, MAINLAND], "210"),
+        ("joint_stock", [HK_PERSON], "240"),
+        ("limited_liability", [SG_COMPANY], "330"),
+        ("limited_liability", [SG_COMPANY, MAINLAND], "310"),
+        # Any foreign investor makes it foreign-invested, Hong Kong capital beside it or not.
+        ("limited_liability", [SG_COMPANY, HK_PERSON], "330"),
+        ("joint_stock", [SG_COMPANY, HK_PERSON, MAINLAND], "340"),
+    ],
+)
+def test_tax_registration_type_follows_the_investors(
+    hub_config: HubConfig, company_type: str, investors: list[dict], code: str
+) -> None:
+    """Hong Kong, Macao and Taiwan investment has registration types of its own (2xx), apart from
+    foreign investment (3xx); a joint venture with mainland investors apart from a wholly owned
+    enterprise."""
+    data = copy.deepcopy(BUSINESS_STARTUP)
+    data["applicant"]["investors"] = [dict(i, contribution=1) for i in investors]
+    company = record_of(hub_config, data).applicant
+    assert registration_type(company, company_type) == code  # type: ignore[arg-type]
