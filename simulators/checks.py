@@ -33,3 +33,8 @@ def valid_document(code: str, number: str, accepted: frozenset[str] | None = Non
         return parse_document(id_type, number).number == number
     except InvalidValue:
         return False
+
+
+def stored_in(charset: str, text: str | None) -> str | None:
+    """Text as a legacy system stores it: a character outside its charset becomes "?"."""
+    return None if text is None else text.encode(charset, "replace").decode(charset)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from simulators.base import SimulatedSystem
-from simulators.checks import valid_credit_code, valid_resident_id
+from simulators.checks import stored_in, valid_credit_code, valid_resident_id
 from simulators.ledger import Case, Decision
 
 STATUS = {
@@ -77,7 +77,8 @@ class HousingFund(SimulatedSystem):
             str(body.get("applicationNo", "")),
             "open_account",
             {
-                "name": person.get("name"),
+                # GBK in its database: a character outside it is kept as "?".
+                "name": stored_in("gbk", person.get("name")),
                 "mobile": person.get("mobile"),
                 "startMonth": body.get("startMonth"),
                 "employer": employer.get("creditCode"),

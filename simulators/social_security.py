@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from simulators.base import SimulatedSystem
-from simulators.checks import valid_credit_code, valid_document, valid_resident_id
+from simulators.checks import stored_in, valid_credit_code, valid_document, valid_resident_id
 from simulators.ledger import FINAL, Decision
 
 # 办理状态 codes of the gateway.
@@ -79,7 +79,8 @@ def person(form: Mapping[str, str]) -> dict[str, str]:
     lxdh = required(form, "lxdh")
     if not PHONE.fullmatch(lxdh):
         raise LegacyError("E017", "数据格式错误: 联系电话应为国内手机号码或带区号的固定电话")
-    return {"xm": required(form, "xm"), "sfzh": sfzh, "lxdh": lxdh}
+    # The gateway's database is GBK: a name with 𠮷 is kept as ?吉 would be (the hub refuses it).
+    return {"xm": stored_in("gbk", required(form, "xm")) or "", "sfzh": sfzh, "lxdh": lxdh}
 
 
 class SocialSecurity(SimulatedSystem):

@@ -107,3 +107,25 @@ async def test_market_regulation_refuses_at_the_window_what_it_would_refuse_late
     [problem] = [p for p in (await response.json())["errors"] if p["field"] == field]
     assert problem["code"] == code and problem["message_zh"]
     assert (await sim.received("market_regulation"))["total_requests"] == 0
+
+
+@pytest.mark.parametrize(
+    ("id_type", "id_number", "code"),
+    [
+        ("hk_macao_permit", "H87654321", "210"),  # 回乡证
+        ("taiwan_permit", "01234567", "213"),  # 台胞证
+    ],
+)
+async def test_a_legal_representative_from_hong_kong_or_taiwan_is_taken_by_every_department(
+    hub: HubDriver, sim: SimulatorControl, id_type: str, id_number: str, code: str
+) -> None:
+    """A travel permit holder signs for the company: every department takes the filing, told the
+    permit's own code, where it used to refuse its check digit as a resident ID's."""
+    data = copy.deepcopy(BUSINESS_STARTUP)
+    legal = data["applicant"]["legal_representative"]
+    legal.update(id_type=id_type, id_number=id_number)
+    del legal["nationality"]  # derived from the permit
+    steps = by_step(await hub.delivered(await hub.submit(data)))
+    assert {d["state"] for d in steps.values()} == {"submitted"}
+    assert (await sim.received("tax"))["cases"][0]["fields"]["Fddbrzjlx"] == code
+    assert (await sim.received("public_security"))["cases"][0]["fields"]["LegalRepIdType"] == code

@@ -110,6 +110,16 @@ class ReceiptRef(_Shape):
     reference: str
 
 
+class DeliveryFlags(_Shape):
+    """What the operators should know of a delivery; empty when nothing."""
+
+    unrepresentable: dict[str, str] | None = Field(
+        default=None,
+        description="by field, the characters the department took but cannot store (its text "
+        "setting says flag): its record may show them as ?",
+    )
+
+
 class DeliveryBase(_Shape):
     """One step of an application, at its department."""
 
@@ -130,6 +140,7 @@ class DeliveryBase(_Shape):
     decided_at: str | None
     cancel_requested: bool
     corrections: int
+    flags: DeliveryFlags
     last_error: CodeAndMessage | None
 
 

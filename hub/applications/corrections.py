@@ -51,7 +51,11 @@ async def correct(
         raise NotAwaitingCorrection(f"the application is {application['status']}")
     # A correction is filed again: the acceptance rules hold on the day it arrives.
     record = normalize_application(
-        data, config.catalog, plugins, today=config.clock.today(utcnow())
+        data,
+        config.catalog,
+        plugins,
+        today=config.clock.today(utcnow()),
+        departments=config.departments,
     )
     if record.matter != application["matter"]:
         raise ValidationProblem.single(

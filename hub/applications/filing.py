@@ -13,7 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 from ulid import ULID
 
-from hub.applications.intake import normalize_application
+from hub.applications.intake import flagged, normalize_application
 from hub.model.configuration import HubConfig
 from hub.model.record import ApplicationRecord
 from hub.model.states import ApplicationStatus, DeliveryState
@@ -81,7 +81,13 @@ async def file_application(
     When it returns, the application is committed: only then may it be acknowledged.
     """
     now = utcnow()
-    record = normalize_application(data, config.catalog, plugins, today=config.clock.today(now))
+    record = normalize_application(
+        data,
+        config.catalog,
+        plugins,
+        today=config.clock.today(now),
+        departments=config.departments,
+    )
     matter = config.catalog[record.matter]
     application_id = new_id()
     reference = new_reference(config.clock.today(now))
@@ -103,6 +109,7 @@ async def file_application(
                 "inputs": None if step.after else {},
                 "attempts": 0,
                 "in_doubt": False,
+                "flags": flagged(record, config.departments[step.department]),
                 "created_at": now,
                 "updated_at": now,
             }
@@ -189,6 +196,7 @@ def delivery_view(row: RowMapping, attempts: list[RowMapping]) -> dict[str, Any]
         "decided_at": _time(row["decided_at"]),
         "cancel_requested": row["cancel_requested_at"] is not None,
         "corrections": row["corrections"],
+        "flags": row["flags"] or {},
         "last_error": error,
         "attempts": [attempt_view(a) for a in attempts],
     }

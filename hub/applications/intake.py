@@ -7,10 +7,12 @@ from datetime import date
 from typing import Any
 
 from hub.model.acceptance import check_acceptance
-from hub.model.catalog import Catalog
+from hub.model.catalog import Catalog, Matter
+from hub.model.departments import Department
 from hub.model.fields import validate_form
 from hub.model.problems import Problem, ValidationProblem
 from hub.model.record import ApplicationRecord, parse_record
+from hub.model.repertoire import refusals, unrepresentable
 from hub.plugin.manager import Plugins
 
 
@@ -20,6 +22,7 @@ def normalize_application(
     plugins: Plugins | None = None,
     *,
     today: date | None = None,
+    departments: Mapping[str, Department] | None = None,
 ) -> ApplicationRecord:
     """The normalized record, or a ValidationProblem with every problem found, never only the first.
 
@@ -28,6 +31,8 @@ def normalize_application(
     record. Given the filing day (`today`), the matter's acceptance rules and the plugins'
     `hub_accept` are asked too, together with the field rules (一次性告知: all at once); without
     it (an adapter's test kit building a record that only a department refuses) they are not.
+    Given the departments, a text one of the matter's departments cannot store is refused where
+    its `[text]` setting says so.
     """
     problems: list[Problem] = []
     record: ApplicationRecord | None = None
@@ -66,6 +71,8 @@ def normalize_application(
         # told every reason at once. A field that failed its own rules is not in `form`.
         filed = record.model_copy(update={"form": form})
         problems.extend(check_acceptance(matter.acceptance, filed, today))
+        if departments is not None:
+            problems.extend(_unstorable(filed, matter, departments))
         if plugins is not None:
             problems.extend(plugins.accept(filed, matter, today))
     if problems or record is None:
@@ -76,3 +83,30 @@ def normalize_application(
     if problems:
         raise ValidationProblem(problems)
     return record
+
+
+def _unstorable(
+    record: ApplicationRecord, matter: Matter, departments: Mapping[str, Department]
+) -> list[Problem]:
+    """A problem for each text a department that refuses them cannot store, once per field."""
+    found: dict[str, Problem] = {}
+    data = record.model_dump(mode="json")
+    for code in dict.fromkeys(step.department for step in matter.ordered_steps()):
+        department = departments.get(code)
+        if department is None or department.text.charset is None:
+            continue
+        if department.text.unrepresentable != "refuse":
+            continue
+        missing = unrepresentable(data, department.text.charset)
+        for problem in refusals(missing, department.name, department.text.charset):
+            found.setdefault(problem.field, problem)
+    return list(found.values())
+
+
+def flagged(record: ApplicationRecord, department: Department) -> dict[str, dict[str, str]] | None:
+    """A delivery's flags for the operators: the characters its department takes but cannot
+    store, by field (its `[text]` setting says flag), or None."""
+    if department.text.charset is None or department.text.unrepresentable != "flag":
+        return None
+    missing = unrepresentable(record.model_dump(mode="json"), department.text.charset)
+    return {"unrepresentable": missing} if missing else None

@@ -6,12 +6,13 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.model.configfiles import ConfigError, ConfigProblem, problems_from_pydantic, read_toml
+from hub.model.repertoire import known_charset
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -76,6 +77,23 @@ class StatusPolicy(_Strict):
         return self
 
 
+class TextPolicy(_Strict):
+    """What the department's system can store, and what to do with a character it cannot."""
+
+    charset: str | None = Field(
+        default=None, description="the charset it stores text in (GBK, GB2312…); None: any"
+    )
+    unrepresentable: Literal["refuse", "flag"] = Field(
+        default="refuse",
+        description="refuse such a filing at intake, or take it and flag the delivery",
+    )
+
+    @field_validator("charset")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        return None if value is None else known_charset(value)
+
+
 class Department(_Strict):
     """One department's legacy system as the hub reaches it."""
 
@@ -88,6 +106,7 @@ class Department(_Strict):
     retry: RetryPolicy = RetryPolicy()
     breaker: BreakerPolicy = BreakerPolicy()
     status: StatusPolicy = StatusPolicy()
+    text: TextPolicy = TextPolicy()
     credentials: dict[str, EnvCredential] = {}
     options: dict[str, Any] = {}
 

@@ -89,6 +89,9 @@ deliveries = Table(
     Column("locked_until", UtcDateTime),
     Column("last_error_code", String(128)),
     Column("last_error_message", Text),
+    # What the operators should know of the delivery, e.g. {"unrepresentable": {field: chars}}:
+    # characters its department takes but cannot store (its [text] setting says flag).
+    Column("flags", JSON),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_deliveries_claim", "state", "next_attempt_at"),
