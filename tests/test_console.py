@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hub.store.tables import audit_log
 from tests.conftest import FRONTEND, OPERATOR, REPO, HubDriver, SimulatorControl, by_step
-from tests.samples import BUSINESS_STARTUP, CARD_APPLICATION, WANG_JIANGUO_ID
+from tests.samples import CARD_APPLICATION, DOMESTIC_STARTUP, WANG_JIANGUO_ID
 
 CHROMIUM = (
     os.environ.get("HUB_TEST_CHROMIUM")
@@ -104,7 +104,7 @@ async def test_operator_finds_a_failure_replays_a_dead_letter_and_logs_out(
     replay a dead letter and watch it turn delivered without a reload, log out."""
     base = str(hub.client.make_url("")).rstrip("/")
     await sim.faults("tax", fail_next=1, fail_kind="error")
-    startup = await hub.submit(BUSINESS_STARTUP)
+    startup = await hub.submit(DOMESTIC_STARTUP)
     await hub.delivered(startup)
     await sim.faults("social_security", error_rate=1.0)
     card = await hub.submit(CARD_APPLICATION)
@@ -168,7 +168,7 @@ async def test_personal_data_is_shown_only_on_request_and_the_view_is_audited(
 ) -> None:
     """The record is masked; "show personal data" reveals it once, and the audit trail says who."""
     base = str(hub.client.make_url("")).rstrip("/")
-    application_id = await hub.submit(BUSINESS_STARTUP)
+    application_id = await hub.submit(DOMESTIC_STARTUP)
     await log_in(page, base)
     await page.goto(f"{base}/console/applications/{application_id}")
     assert "王建国" not in await page.content()

@@ -125,7 +125,8 @@ async def test_a_legal_representative_from_hong_kong_or_taiwan_is_taken_by_every
     legal = data["applicant"]["legal_representative"]
     legal.update(id_type=id_type, id_number=id_number)
     del legal["nationality"]  # derived from the permit
-    steps = by_step(await hub.delivered(await hub.submit(data)))
-    assert {d["state"] for d in steps.values()} == {"submitted"}
+    application_id = await hub.submit(data)
+    view = await hub.wait_for(application_id, lambda v: v["status"] == "approved", within=30)
+    assert {d["state"] for d in view["deliveries"]} == {"approved"}
     assert (await sim.received("tax"))["cases"][0]["fields"]["Fddbrzjlx"] == code
     assert (await sim.received("public_security"))["cases"][0]["fields"]["LegalRepIdType"] == code
