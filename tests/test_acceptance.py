@@ -9,13 +9,13 @@ import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import pytest
 
 from hub import hookimpl
 from hub.applications.intake import normalize_application
-from hub.model import acceptance, record
+from hub.model import acceptance
 from hub.model.catalog import Catalog, Matter
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import load_config
@@ -254,12 +254,6 @@ def test_a_record_that_does_not_parse_is_not_judged_for_acceptance() -> None:
     assert {(p.field, p.code) for p in info.value.problems} == {
         ("applicant.nickname", "unknown_field")
     }
-
-
-def test_the_rules_name_every_document_the_record_knows() -> None:
-    """A document the record accepts can be named by a rule (the record may lag behind)."""
-    assert set(get_args(record.IdType)) <= set(get_args(acceptance.IdType))
-    assert set(acceptance.ID_TYPE_NAMES) == set(get_args(acceptance.IdType))
 
 
 # --- A department's own rule, in code ---

@@ -13,31 +13,15 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hub.model.documents import DOCUMENT_KINDS, DocumentType
 from hub.model.fields import FieldRule
 from hub.model.phones import PhoneKind, phone_kind
 from hub.model.problems import Problem
 from hub.model.record import ApplicationRecord, LegalRepresentative, Organization, Person
 
-# Every document the hub knows, and the residence permit (港澳台居民居住证) being added to the
-# record: a rule may name it before the record accepts it, and then it simply never matches.
-IdType = Literal[
-    "resident_id",
-    "passport",
-    "hk_macao_permit",
-    "taiwan_permit",
-    "foreign_permanent_residence",
-    "hk_macao_taiwan_residence",
-]
+# A rule names documents by the hub's one table of them (hub.model.documents).
 ID_TYPE_NAMES: Mapping[str, tuple[str, str]] = {
-    "resident_id": ("居民身份证", "resident identity card"),
-    "passport": ("护照", "passport"),
-    "hk_macao_permit": ("港澳居民来往内地通行证", "mainland travel permit for HK and Macao"),
-    "taiwan_permit": ("台湾居民来往大陆通行证", "mainland travel permit for Taiwan residents"),
-    "foreign_permanent_residence": ("外国人永久居留身份证", "foreign permanent resident ID card"),
-    "hk_macao_taiwan_residence": (
-        "港澳台居民居住证",
-        "residence permit for HK, Macao and Taiwan residents",
-    ),
+    code: (kind.name_zh, kind.name_en) for code, kind in DOCUMENT_KINDS.items()
 }
 
 # Whose document a rule reads: the person applying, or the one who signs for an organization.
@@ -131,7 +115,7 @@ class IdTypesRule(BaseRule):
     kind: ClassVar[str] = "id_types"
     rule: Literal["id_types"]
     path: Holder = "applicant"
-    id_types: tuple[IdType, ...] = Field(min_length=1)
+    id_types: tuple[DocumentType, ...] = Field(min_length=1)
 
     def check(self, record: ApplicationRecord, today: date) -> list[Problem]:
         """A problem when the holder's document is not one of the accepted ones."""

@@ -15,8 +15,8 @@ from typing import Literal, get_args
 import pycountry
 
 from hub.model.identity import (
-    _birth_date,
-    _compact,
+    birth_date_in,
+    compact_code,
     compute_resident_id_check,
     normalize_text,
     parse_resident_id,
@@ -149,7 +149,7 @@ def normalize_country(value: str) -> str:
 
 def _gb11643_shaped(number: str, today: date) -> tuple[date, Sex]:
     """Birth date (7th to 14th) and sex (17th) of a GB 11643-shaped number, check verified."""
-    born = _birth_date(number[6:14], today)
+    born = birth_date_in(number[6:14], today)
     expected = compute_resident_id_check(number[:17])
     if number[17] != expected:
         raise InvalidValue("checksum", f"the check digit should be {expected}, not {number[17]}")
@@ -202,7 +202,7 @@ def parse_document(id_type: DocumentType, value: str, *, today: date | None = No
     if id_type == "resident_id":
         parsed = parse_resident_id(value, today=today)
         return Document(id_type, parsed.number, parsed.birth_date, parsed.sex, "CHN")
-    number = _compact(value)
+    number = compact_code(value)
     if id_type == "foreign_permanent_residence":
         return _foreign_permanent_residence(number, today)
     if id_type == "hk_macao_taiwan_residence":

@@ -69,7 +69,7 @@ def normalize_text(value: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
 
 
-def _compact(value: str) -> str:
+def compact_code(value: str) -> str:
     """NFKC, upper-cased, with every space taken out (numbers are often typed in groups)."""
     return _SPACE.sub("", unicodedata.normalize("NFKC", value)).upper()
 
@@ -90,7 +90,7 @@ class ResidentId:
     sex: Literal["male", "female"]
 
 
-def _birth_date(digits: str, today: date) -> date:
+def birth_date_in(digits: str, today: date) -> date:
     """The YYYYMMDD birth date inside a number, if it is a real day that has already come."""
     try:
         born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
@@ -133,17 +133,17 @@ def _resident_region(number: str) -> None:
 
 def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
     """Verify an 18-digit number (check digit) or convert a 15-digit legacy one to 18 digits."""
-    number = _compact(value)
+    number = compact_code(value)
     today = today or date.today()
     if _ID_15.fullmatch(number) or _ID_18.fullmatch(number):
         _resident_region(number)
     if _ID_15.fullmatch(number):
         # Legacy numbers (issued before 1999) have a 2-digit year, always 19xx, and no check digit.
         first17 = number[:6] + "19" + number[6:]
-        born = _birth_date(first17[6:14], today)
+        born = birth_date_in(first17[6:14], today)
         number = first17 + compute_resident_id_check(first17)
     elif _ID_18.fullmatch(number):
-        born = _birth_date(number[6:14], today)
+        born = birth_date_in(number[6:14], today)
         expected = compute_resident_id_check(number[:17])
         if number[17] != expected:
             raise InvalidValue(
@@ -186,7 +186,7 @@ def normalize_credit_code(value: str) -> str:
     registering authority and organization type, the region code and the embedded organization
     code's own GB 11714 check character.
     """
-    code = _compact(value)
+    code = compact_code(value)
     if len(code) != 18 or any(c not in CREDIT_CODE_CHARS for c in code):
         raise InvalidValue(
             "format",
