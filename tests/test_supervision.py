@@ -116,7 +116,9 @@ async def test_an_extension_moves_the_limits_within_the_matters_maximum(hub: Hub
     assert body["due"]["promised"] == promised.isoformat()
     assert body["due"]["extension_days"] == 4
     assert body["act"]["by"] == "center-supervisor"
-    assert (await hub.post(path, json={"days": 6, "reason": "复核"}, token=SUPERVISOR)).status == 201
+    assert (
+        await hub.post(path, json={"days": 6, "reason": "复核"}, token=SUPERVISOR)
+    ).status == 201
     beyond = await hub.post(path, json={"days": 1, "reason": "再延"}, token=SUPERVISOR)
     assert beyond.status == 422
     problem = (await beyond.json())["errors"][0]
@@ -142,9 +144,7 @@ async def test_a_suspension_stops_the_clock_and_its_days_move_the_limits(hub: Hu
     bad = await hub.post(path, json={"reason": "lunch"}, token=SUPERVISOR)
     assert bad.status == 422
     assert (await bad.json())["errors"][0]["field"] == "reason"
-    response = await hub.post(
-        path, json={"reason": "hearing", "note": "听证会"}, token=SUPERVISOR
-    )
+    response = await hub.post(path, json={"reason": "hearing", "note": "听证会"}, token=SUPERVISOR)
     assert response.status == 201
     assert (await response.json())["due"]["clock"] == "suspended"
     again = await hub.post(path, json={"reason": "inspection"}, token=SUPERVISOR)
