@@ -18,6 +18,7 @@ from hub.applications.filing import new_id
 from hub.model.configuration import HubConfig
 from hub.model.problems import Problem, ValidationProblem
 from hub.model.states import ApplicationStatus
+from hub.model.timelimits import SUPERVISION_RANK
 from hub.ops import audit
 from hub.store.tables import applications, time_limit_acts
 
@@ -27,7 +28,7 @@ SUSPENSION_REASONS = ("hearing", "inspection", "testing", "quarantine", "expert_
 RUNNING = (ApplicationStatus.SUBMITTED, ApplicationStatus.IN_PROGRESS)
 """Statuses in which the clock runs (a correction owed stops it; a decision ends it)."""
 
-RANK = {"normal": 0, "amber": 1, "red": 2}
+RANK = SUPERVISION_RANK
 
 
 class NotFound(Exception):

@@ -17,8 +17,8 @@ import structlog
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.applications.supervision import RANK
 from hub.model.configuration import HubConfig
+from hub.model.timelimits import SUPERVISION_RANK as RANK
 from hub.plugin.manager import Plugins
 from hub.store import applications as app_store
 from hub.store.applications import FINAL_STATUSES

@@ -172,6 +172,10 @@ def check_coverage(calendar: Calendar, path: Path, today: date) -> CoverageCheck
     return CoverageCheck(tuple(problems), tuple(warnings))
 
 
+SUPERVISION_RANK = {"normal": 0, "amber": 1, "red": 2}
+"""效能监察's states, in the order a case's clock moves it through them."""
+
+
 @dataclass(frozen=True)
 class Clock:
     """The center's calendar in its time zone: what day it is there, and when limits fall due."""
