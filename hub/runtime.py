@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.delivery.dispatch import Dispatcher
 from hub.delivery.relay import Relay
+from hub.delivery.supervision import Supervisor
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig
 from hub.model.timelimits import calendar_file, check_coverage
@@ -116,15 +117,18 @@ def hub_context(
                         dispatcher.worker,
                         config.settings.dispatch.poll_interval,
                     )
+                    supervisor = Supervisor(work_engine, config, plugins)
                     background = [
                         asyncio.create_task(dispatcher.run()),
                         asyncio.create_task(relay.run()),
+                        asyncio.create_task(supervisor.run()),
                     ]
                 try:
                     yield
                 finally:
                     if dispatcher is not None:
                         relay.stop()
+                        supervisor.stop()
                         await dispatcher.stop()
                     for task in background:
                         task.cancel()

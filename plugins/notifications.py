@@ -68,3 +68,26 @@ async def hub_status_changed(application: Mapping[str, Any], old: str | None, ne
         "text": message(application, new),
     }
     await asyncio.to_thread(_append, outbox(), json.dumps(entry, ensure_ascii=False))
+
+
+SUPERVISION_WORDS = {"amber": "临近承诺时限（黄灯）", "red": "已超过承诺时限（红灯）"}
+
+
+@hookimpl
+async def hub_supervision_changed(application: Mapping[str, Any], old: str, new: str) -> None:
+    """Alert the center's supervisors (here: write one line) when a case turns amber or red.
+
+    The alert names the reference, matter and promised date only: supervisors look the case up;
+    the applicant's personal data stays out of the message.
+    """
+    promised = application.get("promised_due")
+    entry = {
+        "at": datetime.now(UTC).isoformat(),
+        "channel": "supervisors",
+        "application_id": application["id"],
+        "reference": application["reference"],
+        "supervision": new,
+        "text": f"【效能监察】受理编号 {application['reference']}（{application['matter']}）"
+        f"{SUPERVISION_WORDS.get(new, new)}，承诺办结日 {promised}。",
+    }
+    await asyncio.to_thread(_append, outbox(), json.dumps(entry, ensure_ascii=False, default=str))

@@ -216,6 +216,8 @@ async def test_receipt_and_view_show_due_dates_and_overdue(hub: HubDriver) -> No
         "overdue": False,
         "statutory_overdue": False,
         "beyond_calendar": False,
+        "supervision": "normal",
+        "extension_days": 0,
     }
     assert receipt["due"]["beyond_calendar"] is False
     late = await hub.submit(HOUSEHOLD_TRANSFER)

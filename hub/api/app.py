@@ -16,6 +16,7 @@ from hub.api import (
     health,
     matters,
     openapi,
+    supervision,
     synclog,
     tracking,
 )
@@ -46,6 +47,7 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
         health,
         openapi,
         synclog,
+        supervision,
     ):
         app.router.add_routes(module.routes)
     return app

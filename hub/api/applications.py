@@ -149,7 +149,9 @@ async def submit(request: web.Request) -> web.Response:
 async def read(request: web.Request) -> web.Response:
     """One application: masked record, status, due dates and every delivery with its calls."""
     hub = request.app[HUB]
-    view = await application_view(hub.engine, request.match_info["id"], hub.config.clock)
+    view = await application_view(
+        hub.engine, request.match_info["id"], hub.config.clock, hub.config.catalog
+    )
     if view is None:
         raise not_found()
     return web.json_response(view)

@@ -72,6 +72,7 @@ PAGE = (
 )
 ID = _param("id", "path", {"type": "string"}, "the application's id", required=True)
 FRONTEND = ("frontend",)
+SUPERVISORS = ("supervisor",)
 
 OPERATIONS = (
     Operation(
@@ -194,6 +195,58 @@ OPERATIONS = (
         query=(ID,),
         body=ApplicationRecord,
         tags=("applications",),
+    ),
+    Operation(
+        "post",
+        "/api/v1/applications/{id}/extensions",
+        "extendTimeLimit",
+        "Extend the limits by working days, within the matter's extension_days_max (art. 42)",
+        (201, schemas.TimeLimitOutcome),
+        (400, 401, 403, 404, 409, 413, 415, 422),
+        SUPERVISORS,
+        query=(ID,),
+        body=schemas.ExtensionBody,
+        tags=("supervision",),
+    ),
+    Operation(
+        "post",
+        "/api/v1/applications/{id}/suspensions",
+        "suspendTimeLimit",
+        "Stop the clock for a procedure that does not count (art. 45); 409 unless running",
+        (201, schemas.TimeLimitOutcome),
+        (400, 401, 403, 404, 409, 413, 415, 422),
+        SUPERVISORS,
+        query=(ID,),
+        body=schemas.SuspensionBody,
+        tags=("supervision",),
+    ),
+    Operation(
+        "post",
+        "/api/v1/applications/{id}/suspensions/current/resume",
+        "resumeTimeLimit",
+        "End the current suspension; the limits move on by the working days it lasted",
+        (200, schemas.TimeLimitOutcome),
+        (401, 403, 404, 409),
+        SUPERVISORS,
+        query=(ID,),
+        tags=("supervision",),
+    ),
+    Operation(
+        "get",
+        "/api/v1/supervision",
+        "listSupervisedCases",
+        "Undecided applications in amber or red (效能监察), newest first",
+        (200, schemas.SupervisionPage),
+        (401, 403, 422),
+        SUPERVISORS,
+        query=(
+            _param(
+                "state", "query", {"type": "string", "enum": ["amber", "red"]}, "only this state"
+            ),
+            _param("matter", "query", {"type": "string"}, "only this matter"),
+            *PAGE,
+        ),
+        tags=("supervision",),
     ),
     Operation(
         "get",
@@ -448,6 +501,10 @@ def build_document() -> dict[str, Any]:
         schemas.PauseRequest,
         schemas.PauseOutcome,
         schemas.SyncLog,
+        schemas.TimeLimitOutcome,
+        schemas.ExtensionBody,
+        schemas.SuspensionBody,
+        schemas.SupervisionPage,
         schemas.Tracking,
         schemas.Health,
         schemas.Readiness,

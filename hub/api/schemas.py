@@ -55,9 +55,23 @@ class DueDates(_Shape):
 class Due(DueDates):
     """Time limits now: the clock stops while the applicant owes a correction."""
 
-    clock: Literal["running", "stopped", "done"]
+    clock: Literal["running", "stopped", "suspended", "done"] = Field(
+        description="stopped while a correction is owed, suspended by a supervisor (art. 45)"
+    )
     overdue: bool = Field(description="past the promised limit and not decided")
     statutory_overdue: bool
+    supervision: Literal["normal", "amber", "red", "done"] = Field(
+        description="效能监察 as last recorded: amber near the promised date, red past it"
+    )
+    extension_days: int = Field(description="working days approved extensions added, in all")
+
+
+class StepDue(_Shape):
+    """A step's own limit, where its matter gives one (from the day it reached its department)."""
+
+    limit_days: int
+    due: str | None
+    supervision: Literal["normal", "amber", "red", "done"]
 
 
 class Links(_Shape):
@@ -146,6 +160,7 @@ class DeliveryBase(_Shape):
 
 class Delivery(DeliveryBase):
     attempts: list[Attempt]
+    due: StepDue | None = Field(description="the step's own limit; null where it has none")
 
 
 class DeliveryListed(DeliveryBase):
@@ -327,11 +342,37 @@ class TrackMatter(_Shape):
     name: str
 
 
+class Words(_Shape):
+    """A text in Chinese, with English beside it."""
+
+    zh: str
+    en: str
+
+
+class TrackCorrection(_Shape):
+    what: Words = Field(description="what the department asks to correct (一次性告知, art. 32)")
+    by: str | None = Field(description="ISO date by which to correct, where the limit is known")
+
+
+class TrackRefusal(_Shape):
+    reason: Words
+    remedies: Words = Field(
+        description="the right to administrative review within 60 days or to sue within 6 "
+        "months (Administrative Licensing Law art. 38)"
+    )
+    review_by: str = Field(description="last ISO day to apply for administrative review")
+    litigation_by: str = Field(description="last ISO day to sue")
+
+
 class TrackStep(_Shape):
     step: str
     department: str
     state: DeliveryState
+    official: Words = Field(description="the state in the law's vocabulary (收件, 受理, 补正…)")
     decided_on: str | None
+    due: str | None = Field(description="the step's own due date, where it has one")
+    correction: TrackCorrection | None
+    refusal: TrackRefusal | None
 
 
 class Tracking(_Shape):
@@ -343,6 +384,44 @@ class Tracking(_Shape):
     submitted_on: str
     due: Due
     steps: list[TrackStep]
+
+
+class TimeLimitAct(_Shape):
+    id: str
+    kind: Literal["extension", "suspension"]
+    days: int | None
+    reason: str
+    note: str | None
+    by: str
+    started_at: str
+    ended_at: str | None
+
+
+class TimeLimitOutcome(_Shape):
+    """A supervisor's act and the application's limits after it."""
+
+    act: TimeLimitAct
+    due: Due
+
+
+class ExtensionBody(_Shape):
+    days: int = Field(ge=1, le=365, description="working days granted")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SuspensionBody(_Shape):
+    reason: Literal["hearing", "inspection", "testing", "quarantine", "expert_review"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SupervisedCase(ApplicationSummary):
+    supervision: Literal["amber", "red"]
+    since: str | None
+
+
+class SupervisionPage(_Shape):
+    items: list[SupervisedCase]
+    next_cursor: str | None
 
 
 class Health(_Shape):

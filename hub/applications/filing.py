@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ulid import ULID
 
 from hub.applications.intake import flagged, normalize_application
+from hub.model.catalog import Catalog
 from hub.model.configuration import HubConfig
 from hub.model.record import ApplicationRecord
 from hub.model.states import ApplicationStatus, DeliveryState
@@ -203,28 +204,62 @@ def delivery_view(row: RowMapping, attempts: list[RowMapping]) -> dict[str, Any]
 
 
 def due_view(application: RowMapping, clock: Clock, now: datetime) -> dict[str, Any]:
-    """The application's time limits now: due dates (moved on by a stopped clock), overdue flags.
+    """The application's time limits now: due dates (moved on by a stopped clock), overdue flags,
+    supervision (效能监察) as last recorded and the working days extensions added.
 
     `beyond_calendar` is true while a limit runs into a year the holiday calendar does not
     cover: that part was counted with weekends alone, so the date may be too early.
     """
     statutory, promised = application["statutory_due"], application["promised_due"]
-    stopped = application["clock_stopped_at"]
-    if stopped is not None:  # were the correction to arrive today, the limits would move this far
+    # A correction owed, or a suspension (art. 45): either stops the clock.
+    stopped = application["clock_stopped_at"] or application["suspended_at"]
+    if stopped is not None:  # were the clock to run again today, the limits would move this far
         statutory, promised = (
             clock.extend(statutory, stopped, now),
             clock.extend(promised, stopped, now),
         )
     running = application["status"] not in FINAL_STATUSES
     today = clock.today(now)
+    if application["suspended_at"] is not None:
+        state = "suspended"
+    elif stopped is not None:
+        state = "stopped"
+    else:
+        state = "running" if running else "done"
     return {
         "statutory": statutory.isoformat(),
         "promised": promised.isoformat(),
-        "clock": "stopped" if stopped is not None else ("running" if running else "done"),
+        "clock": state,
         "overdue": running and stopped is None and today > promised,
         "statutory_overdue": running and stopped is None and today > statutory,
         "beyond_calendar": clock.beyond_calendar(application["created_at"], statutory, promised),
+        "supervision": application["supervision"] if running else "done",
+        "extension_days": application["extension_days"],
     }
+
+
+def step_due_view(
+    application: RowMapping,
+    row: RowMapping,
+    limit_days: int | None,
+    amber_days: int,
+    clock: Clock,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """A step's own limit, where its matter gives one: counted from the day it reached its
+    department, moved on while the application's clock stands; None for a step without one."""
+    if limit_days is None:
+        return None
+    started = row["first_attempt_at"]
+    if started is None:  # not with its department yet: its limit has not begun
+        return {"limit_days": limit_days, "due": None, "supervision": "normal"}
+    due = clock.due(started, limit_days)
+    stopped = application["clock_stopped_at"] or application["suspended_at"]
+    if stopped is not None:
+        due = clock.extend(due, stopped, now)
+    decided = row["state"] in ("approved", "rejected", "cancelled")
+    state = "done" if decided else clock.supervision(due, now, amber_days)
+    return {"limit_days": limit_days, "due": due.isoformat(), "supervision": state}
 
 
 def application_summary(application: RowMapping, clock: Clock, now: datetime) -> dict[str, Any]:
@@ -241,9 +276,10 @@ def application_summary(application: RowMapping, clock: Clock, now: datetime) ->
 
 
 async def application_view(
-    engine: AsyncEngine, application_id: str, clock: Clock
+    engine: AsyncEngine, application_id: str, clock: Clock, catalog: Catalog | None = None
 ) -> dict[str, Any] | None:
-    """The application with its record masked, its status and every delivery, or None."""
+    """The application with its record masked, its status and every delivery (with its step's
+    own limit, where the catalog gives one), or None."""
     async with snapshot(engine) as conn:
         application = await app_store.get_application(conn, application_id)
         if application is None:
@@ -253,8 +289,22 @@ async def application_view(
     by_delivery: dict[str, list[RowMapping]] = {}
     for call in calls:
         by_delivery.setdefault(call["delivery_id"], []).append(call)
-    return application_summary(application, clock, utcnow()) | {
+    now = utcnow()
+    matter = catalog.matters.get(application["matter"]) if catalog is not None else None
+    deliveries = []
+    for r in rows:
+        step = matter.steps.get(r["step"]) if matter is not None else None
+        due = step_due_view(
+            application,
+            r,
+            step.limit_days if step is not None else None,
+            matter.amber_days if matter is not None else 0,
+            clock,
+            now,
+        )
+        deliveries.append(delivery_view(r, by_delivery.get(r["id"], [])) | {"due": due})
+    return application_summary(application, clock, now) | {
         "record_version": application["record_version"],
         "record": mask_record(application["record"]),
-        "deliveries": [delivery_view(r, by_delivery.get(r["id"], [])) for r in rows],
+        "deliveries": deliveries,
     }

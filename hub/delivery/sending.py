@@ -235,6 +235,8 @@ class Sender:
                 "state": state,
                 "polls_unchanged": 0,
                 "next_poll_at": None if state in FINAL else first_poll,
+                # A decision given with the receipt is a decision all the same (its date shows).
+                "decided_at": now if state in FINAL else None,
             }
 
         return await self.work.write(conn, job.row, now, accepted)
@@ -242,12 +244,15 @@ class Sender:
     async def _reject(self, job: Job, error: PermanentError) -> None:
         """The department refused the content: final, with its own code and message."""
         message = scrub_text(error.message)
+        now = utcnow()
         await self.work.finish(
             job.row,
-            utcnow(),
+            now,
             {
                 **RELEASED,
                 "state": DeliveryState.REJECTED,
+                # Refused at submission is a decision (不予受理): its date is the refusal's.
+                "decided_at": now,
                 "department_code": error.code,
                 "department_message": message,
                 "last_error_code": error.code,

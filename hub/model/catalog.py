@@ -33,6 +33,9 @@ class Step(BaseModel):
     after: tuple[str, ...] = ()
     uses: dict[str, str] = {}
     label: str = ""
+    # A step's own limit in working days from the day it reached its department, where the
+    # matter's rules give one (市场主体登记管理条例 art. 19: registration within 3 working days).
+    limit_days: int | None = Field(default=None, ge=1, le=365)
 
     @field_validator("uses")
     @classmethod
@@ -54,6 +57,14 @@ class Matter(BaseModel):
     applicant: tuple[Literal["person", "organization"], ...] = Field(min_length=1)
     statutory_days: int = Field(ge=1, le=365, description="statutory time limit, working days")
     promised_days: int = Field(ge=1, le=365, description="promised time limit, working days")
+    amber_days: int = Field(
+        default=2, ge=0, le=60, description="working days before the due date that warn (amber)"
+    )
+    # What the law lets a head of office add, with approval (Administrative Licensing Law
+    # art. 42: +10 working days); 0 where it allows none.
+    extension_days_max: int = Field(
+        default=0, ge=0, le=365, description="working days an extension may add, in all"
+    )
     fields: dict[str, FieldRule] = {}
     steps: dict[str, Step] = Field(min_length=1)
     # What the departments always refuse, checked at intake so the window can say so at once.

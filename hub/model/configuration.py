@@ -73,7 +73,7 @@ class StoreSettings(_Section):
     )
 
 
-ROLE = r"^(frontend|operator|department:[a-z][a-z0-9_]*)$"
+ROLE = r"^(frontend|operator|supervisor|department:[a-z][a-z0-9_]*)$"
 
 
 class ApiClient(_Section):

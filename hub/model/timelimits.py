@@ -85,6 +85,14 @@ class Calendar:
                 left -= 1
         return day
 
+    def warning_from(self, due: date, days: int) -> date:
+        """The first day from which at most `days` working days are left until `due` (amber)."""
+        day, left = due, 0
+        while left + self.is_working_day(day) <= days:
+            left += self.is_working_day(day)
+            day -= timedelta(days=1)
+        return day
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after `start` up to and including `end` (0 if end is not later)."""
         count = 0
@@ -164,6 +172,10 @@ def check_coverage(calendar: Calendar, path: Path, today: date) -> CoverageCheck
     return CoverageCheck(tuple(problems), tuple(warnings))
 
 
+SUPERVISION_RANK = {"normal": 0, "amber": 1, "red": 2}
+"""效能监察's states, in the order a case's clock moves it through them."""
+
+
 @dataclass(frozen=True)
 class Clock:
     """The center's calendar in its time zone: what day it is there, and when limits fall due."""
@@ -183,6 +195,13 @@ class Clock:
         """A due date moved on by the working days the clock stood still."""
         lost = self.calendar.working_days_between(self.today(stopped), self.today(resumed))
         return self.calendar.add_working_days(due, lost) if lost else due
+
+    def supervision(self, due: date, now: datetime, amber_days: int) -> str:
+        """效能监察: red past the due date, amber from `amber_days` working days before it."""
+        today = self.today(now)
+        if today > due:
+            return "red"
+        return "amber" if today >= self.calendar.warning_from(due, amber_days) else "normal"
 
     def beyond_calendar(self, accepted: datetime, *dues: date) -> bool:
         """Whether a limit from acceptance to any of the due dates runs past the covered years.

@@ -13,6 +13,8 @@ from hub.model.configuration import ApiClient
 
 OPERATOR = "operator"
 FRONTEND = "frontend"
+SUPERVISOR = "supervisor"
+"""The center's supervisors (效能监察): time-limit acts and the amber and red cases."""
 DEPARTMENT_PREFIX = "department:"
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])

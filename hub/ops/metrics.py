@@ -17,7 +17,8 @@ from hub.model.states import ApplicationStatus, DeliveryState
 from hub.ops import maintenance
 from hub.store import applications as app_store
 from hub.store import breakers as breaker_store
-from hub.store.tables import deliveries
+from hub.store.applications import FINAL_STATUSES
+from hub.store.tables import applications, deliveries
 
 BREAKER_VALUE = {"closed": 0, "half_open": 1, "open": 2}
 
@@ -66,6 +67,12 @@ class Metrics:
             "Undecided applications past their promised time limit",
             registry=self.registry,
         )
+        self.supervision = Gauge(
+            "hub_applications_supervision",
+            "Undecided applications by supervision state (效能监察): normal, amber, red",
+            ["state"],
+            registry=self.registry,
+        )
         self.breaker = Gauge(
             "hub_breaker_state",
             "Circuit breaker: 0 closed, 1 half open, 2 open",
@@ -106,6 +113,15 @@ class Metrics:
             ).all()
             by_status = await app_store.status_counts(conn)
             overdue = await app_store.overdue_count(conn, config.clock.today(now))
+            supervised: dict[str, int] = dict(
+                (
+                    await conn.execute(
+                        select(applications.c.supervision, func.count())
+                        .where(applications.c.status.not_in(FINAL_STATUSES))
+                        .group_by(applications.c.supervision)
+                    )
+                ).all()
+            )
             breakers = await breaker_store.all_breakers(conn)
             pauses = await maintenance.paused(conn)
         counts = {(d, s): n for d, s, n in by_state}
@@ -120,4 +136,6 @@ class Metrics:
         for status in ApplicationStatus:
             self.applications.labels(status.value).set(by_status.get(status.value, 0))
         self.overdue.set(overdue)
+        for level in ("normal", "amber", "red"):
+            self.supervision.labels(level).set(supervised.get(level, 0))
         return generate_latest(self.registry)

@@ -88,3 +88,23 @@ def hub_status_changed(
     :returns: None, or an awaitable the hub awaits. An exception is logged with the plugin's name
         and does not stop the other plugins.
     """
+
+
+@hookspec
+def hub_supervision_changed(
+    application: Mapping[str, Any], old: str, new: str
+) -> Awaitable[None] | None:
+    """Observe an undecided application turning amber or red (效能监察), to alert supervisors.
+
+    Called once per change, after it is recorded, by the hub process that recorded it (the
+    periodic supervision check): amber when the promised date is `amber_days` working days away
+    or nearer, red when it has passed. A return to normal (an extension, a suspension ended) is
+    recorded but not announced.
+
+    :param application: id, reference, matter, status, created_at, statutory_due, promised_due,
+        supervision and the unmasked record: keep personal data out of logs and alerts.
+    :param old: the previous state: normal or amber.
+    :param new: the new state: amber or red.
+    :returns: None, or an awaitable the hub awaits. An exception is logged with the plugin's name
+        and does not stop the other plugins.
+    """

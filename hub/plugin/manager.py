@@ -149,3 +149,16 @@ class Plugins:
                     await result
             except Exception:
                 log.exception("plugin.failed", hook="hub_status_changed", plugin=impl.plugin_name)
+
+    async def supervision_changed(self, application: Mapping[str, Any], old: str, new: str) -> None:
+        """Tell every plugin of an amber or red case; a failing plugin is logged with its name."""
+        kwargs = {"application": application, "old": old, "new": new}
+        for impl in self._impls("hub_supervision_changed"):
+            try:
+                result = self._call("hub_supervision_changed", impl, kwargs)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception(
+                    "plugin.failed", hook="hub_supervision_changed", plugin=impl.plugin_name
+                )

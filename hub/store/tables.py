@@ -48,6 +48,32 @@ applications = Table(
     Column("record_version", Integer, nullable=False, default=1, server_default="1"),
     Column("created_at", UtcDateTime, nullable=False, index=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    # 效能监察 (hub.delivery.supervision): normal, amber or red, as last recorded (so each change
+    # is announced once), the promised date it was judged against, and since when.
+    Column("supervision", String(8), nullable=False, default="normal", server_default="normal"),
+    Column("supervision_due", Date),
+    Column("supervision_since", UtcDateTime),
+    # A suspension (art. 45: hearing, inspection, expert review) stops the clock like a
+    # correction; the working days an approved extension (art. 42) added, in all.
+    Column("suspended_at", UtcDateTime),
+    Column("extension_days", Integer, nullable=False, default=0, server_default="0"),
+    # The periodic supervision check reads the undecided applications due soon by this.
+    Index("ix_applications_promised_due", "promised_due"),
+)
+
+# Time-limit acts of the center's supervisors: extensions and suspensions, with who and why.
+time_limit_acts = Table(
+    "time_limit_acts",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("application_id", ForeignKey("applications.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # extension, suspension
+    Column("days", Integer),  # an extension's working days
+    Column("reason", Text, nullable=False),
+    Column("note", Text),
+    Column("by", String(128), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),  # a suspension's resumption
 )
 
 deliveries = Table(
