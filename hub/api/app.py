@@ -9,6 +9,7 @@ from aiohttp import web
 
 from hub.api import (
     applications,
+    audit,
     callbacks,
     deliveries,
     departments,
@@ -46,6 +47,7 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
         health,
         openapi,
         synclog,
+        audit,
     ):
         app.router.add_routes(module.routes)
     return app
