@@ -215,6 +215,7 @@ async def reveal(request: web.Request) -> web.Response:
         request[SESSION].client,
         "application.view_personal_data",
         request.match_info["id"],
+        application_id=request.match_info["id"],
     )
     return await _application(request, revealed=True)
 
