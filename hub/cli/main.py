@@ -348,6 +348,8 @@ LISTED = (
     "next_attempt_at",
     "last_error_code",
     "last_error_message",
+    "record_version",
+    "correction_requests",
 )
 
 
