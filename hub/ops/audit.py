@@ -129,10 +129,12 @@ async def search(
     until: datetime | None = None,
     after_id: int | None = None,
     limit: int = 50,
+    newest_first: bool = False,
 ) -> list[RowMapping]:
-    """Entries matching the filters, oldest first, after a cursor id. `actor` matches the client
-    or the person; `kind` an action (`application.correct`) or its family (`application`)."""
-    query = select(audit_log).order_by(audit_log.c.id).limit(limit)
+    """Entries matching the filters, oldest first (or newest), after a cursor id. `actor`
+    matches the client or the person; `kind` an act (`application.correct`) or its family."""
+    order = audit_log.c.id.desc() if newest_first else audit_log.c.id
+    query = select(audit_log).order_by(order).limit(limit)
     if application_id is not None:
         query = query.where(audit_log.c.application_id == application_id)
     if actor is not None:
