@@ -31,6 +31,7 @@ from hub.model.states import ApplicationStatus
 from hub.model.tracking import query_code
 from hub.ops import audit
 from hub.ops.auth import FRONTEND, allow
+from hub.ops.privacy import scrub_text
 from hub.runtime import HUB
 from hub.store import applications as app_store
 from hub.store.types import utcnow
@@ -160,7 +161,8 @@ async def _refused(request: web.Request, data: dict[str, Any], refusal: Validati
         None,
         {
             "matter": matter if known else None,
-            "errors": [{"field": p.field, "code": p.code} for p in refusal.problems],
+            # A path may quote the body's own keys (an unknown field): scrubbed like a log line.
+            "errors": [{"field": scrub_text(p.field), "code": p.code} for p in refusal.problems],
         },
     )
 

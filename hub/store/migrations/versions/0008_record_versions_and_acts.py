@@ -63,7 +63,8 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_column("record_version")
         batch.drop_column("correction_requests")
+    # Before the applications table is rebuilt (SQLite): its versions refer to it.
+    op.drop_table("record_versions")
     with op.batch_alter_table("applications") as batch:
         batch.drop_column("filed_by_person")
         batch.drop_column("filed_by_client")
-    op.drop_table("record_versions")
