@@ -9,6 +9,7 @@ from aiohttp import web
 
 from hub.api import (
     applications,
+    audit,
     callbacks,
     deliveries,
     departments,
@@ -48,6 +49,7 @@ def create_app(config: HubConfig, options: RuntimeOptions | None = None) -> web.
         openapi,
         synclog,
         supervision,
+        audit,
     ):
         app.router.add_routes(module.routes)
     return app

@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from hub.api.body import json_object
-from hub.api.middlewares import CALLER
+from hub.api.middlewares import CALLER, acting
 from hub.api.problems import ProblemError
 from hub.api.query import Query
 from hub.applications.cancellation import request_cancel
@@ -23,12 +23,15 @@ from hub.applications.filing import (
     file_application,
     find_by_idempotency_key,
     request_hash,
+    versions_view,
 )
 from hub.model.configuration import HubConfig
 from hub.model.problems import ValidationProblem
 from hub.model.states import ApplicationStatus
 from hub.model.tracking import query_code
+from hub.ops import audit
 from hub.ops.auth import FRONTEND, allow
+from hub.ops.privacy import scrub_text
 from hub.runtime import HUB
 from hub.store import applications as app_store
 from hub.store.types import utcnow
@@ -119,16 +122,18 @@ async def submit(request: web.Request) -> web.Response:
         scoped = f"{request[CALLER].name}:{key}"
     try:
         filed = await file_application(
-            hub.engine, hub.config, hub.plugins, data, idempotency_key=scoped
+            hub.engine, hub.config, hub.plugins, data, idempotency_key=scoped, by=acting(request)
         )
     except AlreadyFiled as exc:
         return _same_filing(exc.existing, data, hub.config)
-    except (ValidationProblem, IntegrityError):
+    except (ValidationProblem, IntegrityError) as exc:
         # A repeat is answered as the first filing was even where its body no longer passes
         # (the catalog changed since); and the same key may have arrived twice at once, the
         # other request winning the race.
         existing = await find_by_idempotency_key(hub.engine, scoped) if scoped else None
         if existing is None:
+            if isinstance(exc, ValidationProblem):
+                await _refused(request, data, exc)
             raise
         return _same_filing(existing, data, hub.config)
     hub.metrics.filed.labels(filed.record.matter).inc()
@@ -144,6 +149,24 @@ async def submit(request: web.Request) -> web.Response:
     )
 
 
+async def _refused(request: web.Request, data: dict[str, Any], refusal: ValidationProblem) -> None:
+    """A filing refused at intake is an act too: audited with its field paths and codes, never
+    the values or the messages (which may quote what the applicant wrote)."""
+    matter = data.get("matter")
+    known = isinstance(matter, str) and matter in request.app[HUB].config.catalog.matters
+    await audit.append(
+        request.app[HUB].engine,
+        acting(request),
+        "application.refuse",
+        None,
+        {
+            "matter": matter if known else None,
+            # A path may quote the body's own keys (an unknown field): scrubbed like a log line.
+            "errors": [{"field": scrub_text(p.field), "code": p.code} for p in refusal.problems],
+        },
+    )
+
+
 @routes.get("/api/v1/applications/{id}")
 @allow(FRONTEND)
 async def read(request: web.Request) -> web.Response:
@@ -155,6 +178,18 @@ async def read(request: web.Request) -> web.Response:
     if view is None:
         raise not_found()
     return web.json_response(view)
+
+
+@routes.get("/api/v1/applications/{id}/versions")
+@allow(FRONTEND)
+async def versions(request: web.Request) -> web.Response:
+    """Every version of the application's record (the filing is 1), each masked, with who filed
+    it and when."""
+    hub = request.app[HUB]
+    found = await versions_view(hub.engine, request.match_info["id"])
+    if found is None:
+        raise not_found()
+    return web.json_response({"items": found})
 
 
 def not_found() -> ProblemError:
@@ -215,7 +250,9 @@ async def cancel(request: web.Request) -> web.Response:
     """Cancel every step not yet decided: at once where nothing left the hub, else through the
     departments that support it. 202 with what was done; 409 when everything is decided."""
     hub = request.app[HUB]
-    outcome = await request_cancel(hub.engine, request.match_info["id"], hub.config.clock)
+    outcome = await request_cancel(
+        hub.engine, request.match_info["id"], hub.config.clock, by=acting(request)
+    )
     if outcome is None:
         raise not_found()
     if not outcome.cancelled and not outcome.asked:
@@ -241,7 +278,9 @@ async def submit_correction(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     data = await json_object(request)
     try:
-        resent = await correct(hub.engine, hub.config, hub.plugins, request.match_info["id"], data)
+        resent = await correct(
+            hub.engine, hub.config, hub.plugins, request.match_info["id"], data, by=acting(request)
+        )
     except NotAwaitingCorrection as exc:
         raise ProblemError(409, "No correction owed", str(exc), kind="no-correction-owed") from exc
     if resent is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api.middlewares import CALLER
+from hub.api.middlewares import acting
 from hub.api.problems import ProblemError
 from hub.api.query import Query
 from hub.applications.filing import delivery_view
@@ -50,7 +50,7 @@ async def replay_delivery(request: web.Request) -> web.Response:
     """Send a dead letter (or a failed delivery) again, under its delivery key."""
     hub = request.app[HUB]
     [result] = await replay(
-        hub.engine, [request.match_info["id"]], by=request[CALLER].name, clock=hub.config.clock
+        hub.engine, [request.match_info["id"]], by=acting(request), clock=hub.config.clock
     )
     if not result.replayed:
         status = 404 if result.reason == "no such delivery" else 409

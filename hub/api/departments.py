@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api.body import json_object
-from hub.api.middlewares import CALLER
+from hub.api.middlewares import acting
 from hub.api.problems import ProblemError
 from hub.model.problems import ValidationProblem
 from hub.ops import maintenance
@@ -44,7 +44,7 @@ async def pause(request: web.Request) -> web.Response:
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
         raise ValidationProblem.single("reason", "required", "say why, in 1 to 500 characters")
     hub = request.app[HUB]
-    if not await maintenance.pause(hub.engine, code, reason.strip(), request[CALLER].name):
+    if not await maintenance.pause(hub.engine, code, reason.strip(), acting(request)):
         raise ProblemError(
             409, "Already paused", f"{code} is paused already", kind="already-paused"
         )
@@ -57,7 +57,7 @@ async def resume(request: web.Request) -> web.Response:
     """Resume a paused department: what waited is sent, within its limits. Audited."""
     code = _department(request)
     hub = request.app[HUB]
-    if not await maintenance.resume(hub.engine, code, request[CALLER].name):
+    if not await maintenance.resume(hub.engine, code, acting(request)):
         raise ProblemError(409, "Not paused", f"{code} is not paused", kind="not-paused")
     if hub.dispatcher is not None:
         hub.dispatcher.notify()

@@ -10,8 +10,9 @@ from aiohttp import web
 from ulid import ULID
 
 from hub.api.problems import ProblemError, problem
-from hub.model.problems import ValidationProblem
-from hub.ops.auth import Caller, authenticate, roles_of
+from hub.model.problems import Problem, ValidationProblem
+from hub.ops.audit import Actor
+from hub.ops.auth import FRONTEND, OPERATOR, Caller, authenticate, roles_of
 from hub.runtime import HUB
 from hub.store.outages import error_class, store_unavailable
 
@@ -20,6 +21,44 @@ log = structlog.get_logger("hub.api")
 REQUEST_ID = "X-Request-Id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 CALLER = web.RequestKey("caller", Caller)
+ACTOR_HEADER = "X-Hub-Actor"
+ACTOR = web.RequestKey("actor", Actor)
+_READS = ("GET", "HEAD", "OPTIONS")
+
+
+def _person(request: web.Request, caller: Caller) -> str | None:
+    """The person in X-Hub-Actor: 1 to 64 printable characters; required of a frontend's acts
+    where [api] require_actor says so. A bad or missing one is a 400 naming the header."""
+    given = request.headers.get(ACTOR_HEADER)
+    if given is None:
+        required = request.app[HUB].config.settings.api.require_actor
+        if (
+            required
+            and request.method not in _READS
+            and FRONTEND in caller.roles
+            and OPERATOR not in caller.roles
+        ):
+            raise _bad_actor("required", "name the clerk acting at the window")
+        return None
+    # str.isprintable() is False for every control and separator character but the space.
+    if not given.strip() or len(given) > 64 or not given.isprintable():
+        raise _bad_actor("format", "1 to 64 printable characters, no control characters")
+    return given
+
+
+def _bad_actor(code: str, message: str) -> ProblemError:
+    return ProblemError(
+        400,
+        f"Bad {ACTOR_HEADER} header",
+        f"{ACTOR_HEADER}: {message}",
+        kind="bad-actor",
+        errors=[Problem(f"header.{ACTOR_HEADER}", code, message)],
+    )
+
+
+def acting(request: web.Request) -> Actor:
+    """Who acts in this request: the authenticated client and the person it names."""
+    return request[ACTOR]
 
 
 @web.middleware
@@ -113,5 +152,6 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
             kind="forbidden",
         )
     request[CALLER] = caller
+    request[ACTOR] = Actor(caller.name, _person(request, caller))
     with structlog.contextvars.bound_contextvars(client=caller.name):
         return await handler(request)

@@ -18,7 +18,7 @@ routes = web.RouteTableDef()
 REF = "#/components/schemas/{model}"
 
 ERRORS = {
-    400: "Malformed request (JSON that does not parse, a bad header)",
+    400: "Malformed request (JSON that does not parse, a bad header such as X-Hub-Actor)",
     401: "No valid bearer token (or, for callbacks, no valid signature)",
     403: "The token's client lacks the role this needs",
     404: "No such resource",
@@ -73,6 +73,13 @@ PAGE = (
 ID = _param("id", "path", {"type": "string"}, "the application's id", required=True)
 FRONTEND = ("frontend",)
 SUPERVISORS = ("supervisor",)
+ACTOR = _param(
+    "X-Hub-Actor",
+    "header",
+    {"type": "string", "minLength": 1, "maxLength": 64},
+    "the person acting (the window's clerk), kept in the audit trail; required of a frontend's"
+    " acts where [api] require_actor is set",
+)
 
 OPERATIONS = (
     Operation(
@@ -84,6 +91,7 @@ OPERATIONS = (
         (400, 401, 403, 409, 413, 415, 422),
         FRONTEND,
         headers=(
+            ACTOR,
             _param(
                 "Idempotency-Key",
                 "header",
@@ -151,6 +159,48 @@ OPERATIONS = (
     ),
     Operation(
         "get",
+        "/api/v1/applications/{id}/versions",
+        "recordVersions",
+        "Every version of the application's record (the filing is 1), each masked, with who"
+        " filed it and when",
+        (200, schemas.RecordVersions),
+        (400, 401, 403, 404),
+        FRONTEND,
+        query=(ID,),
+        tags=("applications",),
+    ),
+    Operation(
+        "get",
+        "/api/v1/audit",
+        "auditTrail",
+        "The audit trail, oldest first: every act with its client and person",
+        (200, schemas.AuditPage),
+        (400, 401, 403, 422),
+        query=(
+            _param("application_id", "query", {"type": "string"}, "acts on this application"),
+            _param("actor", "query", {"type": "string"}, "acts of this client or person"),
+            _param(
+                "kind",
+                "query",
+                {"type": "string"},
+                "an act (application.correct) or its family (application)",
+            ),
+            _param("since", "query", {"type": "string", "format": "date-time"}, "at or after"),
+            _param("until", "query", {"type": "string", "format": "date-time"}, "before"),
+            _param(
+                "cursor", "query", {"type": "integer", "minimum": 1}, "next_cursor of the last page"
+            ),
+            _param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                "page size",
+            ),
+        ),
+        tags=("operations",),
+    ),
+    Operation(
+        "get",
         "/api/v1/applications/{id}/events",
         "streamEvents",
         "Status events as Server-Sent Events (`id:`, `event: status`, `data:` an Event); resumable",
@@ -182,6 +232,7 @@ OPERATIONS = (
         (401, 403, 404, 409),
         FRONTEND,
         query=(ID,),
+        headers=(ACTOR,),
         tags=("applications",),
     ),
     Operation(
@@ -194,6 +245,7 @@ OPERATIONS = (
         FRONTEND,
         query=(ID,),
         body=ApplicationRecord,
+        headers=(ACTOR,),
         tags=("applications",),
     ),
     Operation(
@@ -286,6 +338,7 @@ OPERATIONS = (
         (202, schemas.Replayed),
         (401, 403, 404, 409),
         query=(_param("id", "path", {"type": "string"}, "the delivery's id", required=True),),
+        headers=(ACTOR,),
         tags=("operations",),
     ),
     Operation(
@@ -306,6 +359,7 @@ OPERATIONS = (
         (400, 401, 403, 404, 409, 413, 415, 422),
         query=(_param("code", "path", {"type": "string"}, "the department's code", required=True),),
         body=schemas.PauseRequest,
+        headers=(ACTOR,),
         tags=("operations",),
     ),
     Operation(
@@ -316,6 +370,7 @@ OPERATIONS = (
         (200, schemas.PauseOutcome),
         (401, 403, 404, 409),
         query=(_param("code", "path", {"type": "string"}, "the department's code", required=True),),
+        headers=(ACTOR,),
         tags=("operations",),
     ),
     Operation(
@@ -490,6 +545,8 @@ def build_document() -> dict[str, Any]:
         schemas.Acknowledgement,
         schemas.ApplicationPage,
         schemas.Application,
+        schemas.RecordVersions,
+        schemas.AuditPage,
         schemas.Event,
         schemas.CancelOutcome,
         schemas.CorrectionOutcome,
@@ -527,7 +584,9 @@ def build_document() -> dict[str, Any]:
             responses["503"] = _response(
                 503, "Not ready: see checks", schemas.Readiness, "application/json"
             )
-        for status in op.errors:
+        # A bad X-Hub-Actor is a 400 wherever the header is taken.
+        errors = sorted({*op.errors, 400}) if ACTOR in op.headers else op.errors
+        for status in errors:
             responses[str(status)] = _response(
                 status, ERRORS[status], schemas.Problem, "application/problem+json"
             )

@@ -154,6 +154,13 @@ class DeliveryBase(_Shape):
     decided_at: str | None
     cancel_requested: bool
     corrections: int
+    correction_requests: int = Field(description="how often the department asked to correct")
+    repeated_correction_request: bool = Field(
+        description="asked to correct more than once: everything to correct is to be told at once"
+    )
+    record_version: int | None = Field(
+        description="the record version its payload was built from (what the department was sent)"
+    )
     flags: DeliveryFlags
     last_error: CodeAndMessage | None
 
@@ -177,12 +184,51 @@ class ApplicationSummary(_Shape):
     due: Due
 
 
+class FiledBy(_Shape):
+    """Who filed: the window (API client) and the clerk it named in X-Hub-Actor."""
+
+    client: str | None
+    person: str | None
+
+
 class Application(ApplicationSummary):
     """An application: its record (personal data masked), its status and every delivery."""
 
+    filed_by: FiledBy
     record_version: int
     record: dict[str, Any]
     deliveries: list[Delivery]
+
+
+class RecordVersion(_Shape):
+    """One version of an application's record: the filing is 1, each correction the next."""
+
+    version: int
+    filed_at: str
+    filed_by: FiledBy
+    record: dict[str, Any] = Field(description="masked like the application's record")
+
+
+class RecordVersions(_Shape):
+    items: list[RecordVersion]
+
+
+class AuditEntry(_Shape):
+    """One act: who (client and person), what, on what; field paths and codes, no personal data."""
+
+    id: int
+    at: str
+    client: str = Field(description="the API client, `cli`, `hub` or `department:<code>`")
+    person: str | None = Field(description="the person acting for it (X-Hub-Actor, --as)")
+    kind: str = Field(description="e.g. application.file, application.correct, delivery.replay")
+    subject: str | None
+    application_id: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(_Shape):
+    items: list[AuditEntry]
+    next_cursor: int | None
 
 
 class ApplicationPage(_Shape):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from hub.api.applications import not_found
 from hub.api.body import json_object
-from hub.api.middlewares import CALLER
+from hub.api.middlewares import acting
 from hub.api.problems import ProblemError
 from hub.api.query import Query
 from hub.applications import supervision as acts
@@ -39,7 +39,7 @@ async def extend(request: web.Request) -> web.Response:
     data = await json_object(request)
     try:
         act = await acts.extend(
-            hub.engine, hub.config, request.match_info["id"], data, request[CALLER].name, utcnow()
+            hub.engine, hub.config, request.match_info["id"], data, acting(request), utcnow()
         )
     except acts.NotFound as exc:
         raise not_found() from exc
@@ -56,7 +56,7 @@ async def suspend(request: web.Request) -> web.Response:
     data = await json_object(request)
     try:
         act = await acts.suspend(
-            hub.engine, hub.config, request.match_info["id"], data, request[CALLER].name, utcnow()
+            hub.engine, hub.config, request.match_info["id"], data, acting(request), utcnow()
         )
     except acts.NotFound as exc:
         raise not_found() from exc
@@ -72,7 +72,7 @@ async def resume(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     try:
         act = await acts.resume(
-            hub.engine, hub.config, request.match_info["id"], request[CALLER].name, utcnow()
+            hub.engine, hub.config, request.match_info["id"], acting(request), utcnow()
         )
     except acts.NotFound as exc:
         raise not_found() from exc

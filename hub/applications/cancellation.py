@@ -11,6 +11,7 @@ from hub.delivery.flow import settle
 from hub.delivery.withdrawal import BY_APPLICANT
 from hub.model.states import FINAL, DeliveryState
 from hub.model.timelimits import Clock
+from hub.ops import audit
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store import events
@@ -29,9 +30,10 @@ class CancelRequest:
 
 
 async def request_cancel(
-    engine: AsyncEngine, application_id: str, clock: Clock
+    engine: AsyncEngine, application_id: str, clock: Clock, *, by: audit.Actor = audit.HUB
 ) -> CancelRequest | None:
-    """Cancel every undecided step of an application; None if there is no such application.
+    """Cancel every undecided step of an application (the applicant's withdrawal, audited with
+    `by`); None if there is no such application.
 
     A step that never left the hub is cancelled at once. A step a department holds (or may
     hold) is marked for cancellation, which the dispatcher carries out through the adapter.
@@ -39,7 +41,8 @@ async def request_cancel(
     now = utcnow()
     outcome = CancelRequest()
     async with engine.begin() as conn:
-        if await app_store.get_application(conn, application_id) is None:
+        application = await app_store.get_application(conn, application_id)
+        if application is None:
             return None
         for row in await app_store.deliveries_of(conn, application_id):
             state = DeliveryState(row["state"])
@@ -69,5 +72,14 @@ async def request_cancel(
                 )
                 outcome.asked.append(row["step"])
         await settle(conn, application_id, now, clock)
+        if outcome.cancelled or outcome.asked:  # nothing to withdraw is no act
+            await audit.record(
+                conn,
+                by,
+                "application.withdraw",
+                application["reference"],
+                {"cancelled": outcome.cancelled, "asked": outcome.asked},
+                application_id=application_id,
+            )
     log.info("application.cancel_requested", application_id=application_id, asked=outcome.asked)
     return outcome

@@ -13,6 +13,7 @@ from hub.delivery.flow import settle
 from hub.model.configuration import HubConfig
 from hub.model.problems import ValidationProblem
 from hub.model.states import ApplicationStatus, DeliveryState
+from hub.ops import audit
 from hub.plugin.manager import Plugins
 from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
@@ -34,15 +35,33 @@ def corrected_key(delivery_key: str, correction: int) -> str:
     return f"{delivery_key.split('-C')[0]}-C{correction}"
 
 
+def changed_fields(old: Any, new: Any, path: str = "") -> list[str]:
+    """The dotted paths where two records differ (paths only: the values are personal data)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            found += changed_fields(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+        return found
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        found = []
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            found += changed_fields(a, b, f"{path}[{index}]")
+        return found
+    return [] if old == new else [path]
+
+
 async def correct(
     engine: AsyncEngine,
     config: HubConfig,
     plugins: Plugins | None,
     application_id: str,
     data: Mapping[str, Any],
+    *,
+    by: audit.Actor = audit.HUB,
 ) -> list[str] | None:
-    """Store the corrected record and resend it to each step that asked; None if no such
-    application. Raises ValidationProblem for a bad record, NotAwaitingCorrection otherwise."""
+    """Store the corrected record as the next version and resend it to each step that asked;
+    None if no such application. Raises ValidationProblem for a bad record,
+    NotAwaitingCorrection otherwise. Audited with `by`, naming the fields changed."""
     async with engine.connect() as conn:
         application = await app_store.get_application(conn, application_id)
     if application is None:
@@ -63,8 +82,11 @@ async def correct(
         )
     now = utcnow()
     resent = []
+    corrected = record.model_dump(mode="json")
     async with engine.begin() as conn:
-        await app_store.update_record(conn, application_id, record.model_dump(mode="json"), now)
+        version = await app_store.update_record(
+            conn, application_id, corrected, now, client=by.client, person=by.person
+        )
         for row in await app_store.deliveries_of(conn, application_id):
             if row["state"] != DeliveryState.NEEDS_CORRECTION:
                 continue
@@ -80,6 +102,7 @@ async def correct(
                 payload_operation=None,
                 payload_content_type=None,
                 payload_sha256=None,
+                record_version=None,
                 in_doubt=False,
                 next_attempt_at=None,
                 next_poll_at=None,
@@ -96,5 +119,17 @@ async def correct(
             )
             resent.append(row["step"])
         await settle(conn, application_id, now, config.clock)
+        await audit.record(
+            conn,
+            by,
+            "application.correct",
+            application["reference"],
+            {
+                "version": version,
+                "steps": resent,
+                "fields": changed_fields(application["record"], corrected),
+            },
+            application_id=application_id,
+        )
     log.info("application.corrected", application_id=application_id, steps=resent)
     return resent

@@ -20,6 +20,7 @@ from hub.model.record import ApplicationRecord
 from hub.model.states import ApplicationStatus, DeliveryState
 from hub.model.timelimits import Clock
 from hub.model.tracking import new_reference, query_code
+from hub.ops import audit
 from hub.ops.privacy import mask_record
 from hub.plugin.manager import Plugins
 from hub.store import applications as app_store
@@ -74,8 +75,10 @@ async def file_application(
     data: Mapping[str, Any],
     *,
     idempotency_key: str | None = None,
+    by: audit.Actor = audit.HUB,
 ) -> Filed:
-    """Validate and store an application with one delivery per step, atomically.
+    """Validate and store an application with one delivery per step, atomically, as version 1
+    of its record, filed by `by` (the window's client and clerk; audited with it).
 
     Raises ValidationProblem (nothing stored) for bad input, AlreadyFiled when an application
     holds the idempotency key, and IntegrityError when another filing took the key meanwhile.
@@ -134,6 +137,8 @@ async def file_application(
                 "reference": reference,
                 "statutory_due": statutory_due,
                 "promised_due": promised_due,
+                "filed_by_client": by.client,
+                "filed_by_person": by.person,
                 "created_at": now,
                 "updated_at": now,
             },
@@ -141,6 +146,14 @@ async def file_application(
         )
         await events.application_changed(
             conn, application_id, None, ApplicationStatus.SUBMITTED, now
+        )
+        await audit.record(
+            conn,
+            by,
+            "application.file",
+            reference,
+            {"matter": matter.code, "version": 1, "steps": [p["step"] for p in planned]},
+            application_id=application_id,
         )
     code = query_code(reference, config.secret_key)
     beyond = config.clock.beyond_calendar(now, statutory_due, promised_due)
@@ -197,6 +210,11 @@ def delivery_view(row: RowMapping, attempts: list[RowMapping]) -> dict[str, Any]
         "decided_at": _time(row["decided_at"]),
         "cancel_requested": row["cancel_requested_at"] is not None,
         "corrections": row["corrections"],
+        "correction_requests": row["correction_requests"],
+        # Asked to correct again after a correction was sent: everything to correct is to be
+        # told at once (Administrative Licensing Law, art. 32), so supervisors see it.
+        "repeated_correction_request": row["correction_requests"] > 1,
+        "record_version": row["record_version"],
         "flags": row["flags"] or {},
         "last_error": error,
         "attempts": [attempt_view(a) for a in attempts],
@@ -304,7 +322,29 @@ async def application_view(
         )
         deliveries.append(delivery_view(r, by_delivery.get(r["id"], [])) | {"due": due})
     return application_summary(application, clock, now) | {
+        "filed_by": {
+            "client": application["filed_by_client"],
+            "person": application["filed_by_person"],
+        },
         "record_version": application["record_version"],
         "record": mask_record(application["record"]),
         "deliveries": deliveries,
     }
+
+
+async def versions_view(engine: AsyncEngine, application_id: str) -> list[dict[str, Any]] | None:
+    """Every version of an application's record, each masked like the record; None if no such
+    application."""
+    async with snapshot(engine) as conn:
+        if await app_store.get_application(conn, application_id) is None:
+            return None
+        rows = await app_store.versions_of(conn, application_id)
+    return [
+        {
+            "version": row["version"],
+            "filed_at": _time(row["filed_at"]),
+            "filed_by": {"client": row["filed_by_client"], "person": row["filed_by_person"]},
+            "record": mask_record(row["record"]),
+        }
+        for row in rows
+    ]

@@ -20,6 +20,7 @@ from hub.model.problems import Problem, ValidationProblem
 from hub.model.states import ApplicationStatus
 from hub.model.timelimits import SUPERVISION_RANK
 from hub.ops import audit
+from hub.ops.audit import Actor
 from hub.store.tables import applications, time_limit_acts
 
 SUSPENSION_REASONS = ("hearing", "inspection", "testing", "quarantine", "expert_review")
@@ -111,7 +112,7 @@ async def extend(
     config: HubConfig,
     application_id: str,
     data: dict[str, Any],
-    by: str,
+    by: Actor,
     now: datetime,
 ) -> Act:
     """Move both limits on by the working days granted (art. 42), within the matter's maximum."""
@@ -151,7 +152,7 @@ async def extend(
             "days": days,
             "reason": reason,
             "note": None,
-            "by": by,
+            "by": by.person or by.client,
             "started_at": now,
             "ended_at": None,
         }
@@ -183,7 +184,7 @@ async def suspend(
     config: HubConfig,
     application_id: str,
     data: dict[str, Any],
-    by: str,
+    by: Actor,
     now: datetime,
 ) -> Act:
     """Stop the clock for a procedure that does not count toward the limit (art. 45)."""
@@ -210,7 +211,7 @@ async def suspend(
             "days": None,
             "reason": reason,
             "note": note,
-            "by": by,
+            "by": by.person or by.client,
             "started_at": now,
             "ended_at": None,
         }
@@ -226,7 +227,7 @@ async def suspend(
 
 
 async def resume(
-    engine: AsyncEngine, config: HubConfig, application_id: str, by: str, now: datetime
+    engine: AsyncEngine, config: HubConfig, application_id: str, by: Actor, now: datetime
 ) -> Act:
     """End the current suspension: the limits move on by the working days the clock stood."""
     async with engine.begin() as conn:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub import __version__
 from hub.cli import operations
 from hub.cli.support import (
+    as_option,
     config_options,
     echo_table,
     load,
+    operator,
     plugins,
     report_problems,
     store_option,
@@ -347,6 +348,8 @@ LISTED = (
     "next_attempt_at",
     "last_error_code",
     "last_error_message",
+    "record_version",
+    "correction_requests",
 )
 
 
@@ -356,9 +359,7 @@ LISTED = (
 @click.argument("delivery_ids", nargs=-1)
 @click.option("--department", help="Replay every dead letter of this department.")
 @click.option("--all-dead", is_flag=True, help="Replay every dead letter.")
-@click.option(
-    "--by", default=lambda: os.environ.get("USER", "operator"), help="Who replays (recorded)."
-)
+@as_option
 def replay_command(
     config_dir: Path,
     env_files: tuple[Path, ...],
@@ -366,7 +367,7 @@ def replay_command(
     delivery_ids: tuple[str, ...],
     department: str | None,
     all_dead: bool,
-    by: str,
+    person: str,
 ) -> None:
     """Send dead letters again, under their own delivery keys: `hub replay ID…`,
     `hub replay --department tax` or `hub replay --all-dead`. A running hub picks them up."""
@@ -384,7 +385,7 @@ def replay_command(
         with Progress(transient=True) as progress:
             bar = progress.add_task("replaying", total=len(ids))
             for delivery_id in ids:
-                [result] = await replay(engine, [delivery_id], by=by, clock=clock)
+                [result] = await replay(engine, [delivery_id], by=operator(person), clock=clock)
                 if result.replayed:
                     done += 1
                 else:

@@ -1,11 +1,10 @@
-"""The operators' commands: `hub logs`, `hub departments`, `hub audit verify`."""
+"""The operators' commands: `hub logs`, `hub departments`, `hub audit verify` and `show`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,15 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.cli.support import config_options, echo_table, load, store_option, with_engine
+from hub.cli.support import (
+    as_option,
+    config_options,
+    echo_table,
+    load,
+    operator,
+    store_option,
+    with_engine,
+)
 from hub.ops import audit as audit_trail
 from hub.ops import maintenance
 from hub.ops.department_health import department_health
@@ -176,10 +183,6 @@ def logs(
         asyncio.run(with_engine(store_url, work))
 
 
-def _who() -> str:
-    return os.environ.get("USER", "operator")
-
-
 @click.group("departments", invoke_without_command=True)
 @config_options
 @store_option
@@ -237,27 +240,32 @@ def departments(
 @departments.command("pause")
 @click.argument("department")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
-@click.option("--by", default=_who, help="Who pauses (recorded).")
+@as_option
 @click.pass_context
-def pause(ctx: click.Context, department: str, reason: str, by: str) -> None:
+def pause(ctx: click.Context, department: str, reason: str, person: str) -> None:
     """Pause a department: its deliveries wait; no call goes out until `resume`."""
     config = load(ctx.obj["config_dir"], ctx.obj["env_files"])
     if department not in config.departments:
         raise click.BadParameter(f"no department {department!r}", param_hint="DEPARTMENT")
     done = asyncio.run(
-        with_engine(ctx.obj["store_url"], lambda e: maintenance.pause(e, department, reason, by))
+        with_engine(
+            ctx.obj["store_url"],
+            lambda e: maintenance.pause(e, department, reason, operator(person)),
+        )
     )
     click.echo(f"{department} paused" if done else f"{department} was paused already")
 
 
 @departments.command("resume")
 @click.argument("department")
-@click.option("--by", default=_who, help="Who resumes (recorded).")
+@as_option
 @click.pass_context
-def resume(ctx: click.Context, department: str, by: str) -> None:
+def resume(ctx: click.Context, department: str, person: str) -> None:
     """Resume a paused department: what waited is sent, within its limits."""
     done = asyncio.run(
-        with_engine(ctx.obj["store_url"], lambda e: maintenance.resume(e, department, by))
+        with_engine(
+            ctx.obj["store_url"], lambda e: maintenance.resume(e, department, operator(person))
+        )
     )
     click.echo(f"{department} resumed" if done else f"{department} was not paused")
 
@@ -276,3 +284,60 @@ def verify(store_url: str | None) -> None:
         click.echo(f"audit trail broken at entry {broken.entry_id}: {broken.reason}", err=True)
         raise SystemExit(1)
     click.echo(f"audit trail intact: {checked} entries")
+
+
+@audit.command("show")
+@store_option
+@click.option("--application", "application_id", help="Acts on this application.")
+@click.option("--actor", help="Acts of this client or person.")
+@click.option("--kind", help="An act (application.correct) or its family (application).")
+@click.option("--since", help="At or after (ISO 8601 with offset).")
+@click.option("--until", help="Before (ISO 8601 with offset).")
+@click.option("--after", "after_id", type=click.IntRange(0), help="Entries after this id.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, for machines.")
+def show(
+    store_url: str | None,
+    application_id: str | None,
+    actor: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    after_id: int | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The audit trail, oldest first: who (client and person) did what, when."""
+    filters: dict[str, Any] = {
+        "application_id": application_id,
+        "actor": actor,
+        "kind": kind,
+        "since": _moment(since),
+        "until": _moment(until),
+        "after_id": after_id,
+        "limit": limit,
+    }
+
+    async def work(engine: AsyncEngine) -> list[Any]:
+        async with engine.connect() as conn:
+            return await audit_trail.search(conn, **filters)
+
+    entries = [audit_trail.entry_view(r) for r in asyncio.run(with_engine(store_url, work))]
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry, ensure_ascii=False))
+        return
+    table = [("ID", "AT", "CLIENT", "PERSON", "KIND", "SUBJECT", "DETAIL")]
+    for e in entries:
+        table.append(
+            (
+                str(e["id"]),
+                e["at"][:19].replace("T", " "),
+                e["client"],
+                e["person"] or "-",
+                e["kind"],
+                e["subject"] or "",
+                json.dumps(e["detail"], ensure_ascii=False, separators=(",", ":")),
+            )
+        )
+    echo_table(table)

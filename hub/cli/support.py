@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.model.configfiles import ConfigError
 from hub.model.configuration import HubConfig, load_config
+from hub.ops.audit import Actor
 from hub.plugin.manager import PluginError, Plugins, make_plugin_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -94,3 +96,32 @@ def echo_table(rows: Sequence[Sequence[str]]) -> None:
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+
+
+CLI = "cli"
+"""The client an operator's command acts as, in the audit trail."""
+
+
+def login_name() -> str:
+    """Who runs the command, by default: the login name (or `operator` where there is none)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no USER/LOGNAME and no password entry (a bare container)
+        return "operator"
+
+
+def as_option(func: F) -> F:
+    """--as NAME (alias --by): the person the audit trail records for the command."""
+    return click.option(
+        "--as",
+        "--by",
+        "person",
+        default=login_name,
+        show_default="your login name",
+        help="Who runs this (recorded in the audit trail).",
+    )(func)
+
+
+def operator(person: str) -> Actor:
+    """The actor an operator's command records: the `cli` client and the person."""
+    return Actor(CLI, person)

@@ -215,6 +215,7 @@ async def reveal(request: web.Request) -> web.Response:
         request[SESSION].client,
         "application.view_personal_data",
         request.match_info["id"],
+        application_id=request.match_info["id"],
     )
     return await _application(request, revealed=True)
 
@@ -330,6 +331,47 @@ async def sync_log(request: web.Request) -> web.Response:
                 "interrupted",
             ],
         },
+    )
+
+
+AUDIT_FILTERS = ("application_id", "actor", "kind", "since", "until")
+
+
+def _aware(value: str) -> datetime | None:
+    """A time with its offset, or None (nothing given, or not such a time)."""
+    try:
+        moment = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+@routes.get("/console/audit")
+@page
+async def audit_trail(request: web.Request) -> web.Response:
+    """The audit trail, filtered as the form says, newest first: who (client, person) did what."""
+    hub = request.app[HUB]
+    given = {k: request.query.get(k, "").strip() for k in AUDIT_FILTERS}
+    problems = []
+    moments: dict[str, datetime | None] = {}
+    for name in ("since", "until"):
+        moments[name] = _aware(given[name])
+        if given[name] and moments[name] is None:
+            problems.append(f"{name}: ISO 8601 with its offset, e.g. 2026-11-26T08:00+08:00")
+    async with hub.engine.connect() as conn:
+        rows = await audit.search(
+            conn,
+            application_id=given["application_id"] or None,
+            actor=given["actor"] or None,
+            kind=given["kind"] or None,
+            since=moments["since"],
+            until=moments["until"],
+            limit=200,
+            newest_first=True,
+        )
+    entries = [audit.entry_view(r) for r in rows]
+    return render(
+        request, "audit.html", {"entries": entries, "filters": given, "problems": problems}
     )
 
 

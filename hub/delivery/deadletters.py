@@ -29,9 +29,10 @@ class Replayed:
 
 
 async def replay(
-    engine: AsyncEngine, delivery_ids: Iterable[str], *, by: str, clock: Clock
+    engine: AsyncEngine, delivery_ids: Iterable[str], *, by: str | audit.Actor, clock: Clock
 ) -> list[Replayed]:
-    """Make each dead (or failed) delivery due again; each in its own transaction."""
+    """Make each dead (or failed) delivery due again; each in its own transaction (audited)."""
+    who = by if isinstance(by, audit.Actor) else audit.Actor(by)
     results = []
     for delivery_id in delivery_ids:
         now = utcnow()
@@ -44,11 +45,16 @@ async def replay(
                     DeliveryState.PENDING,
                     now,
                     code="replayed",
-                    message=f"replayed by {by}",
+                    message=f"replayed by {who.person or who.client}",
                 )
                 await settle(conn, before["application_id"], now, clock)
                 await audit.record(
-                    conn, by, "delivery.replay", delivery_id, {"was": before["state"]}
+                    conn,
+                    who,
+                    "delivery.replay",
+                    delivery_id,
+                    {"was": before["state"], "step": before["step"]},
+                    application_id=before["application_id"],
                 )
         if before is None:
             async with engine.connect() as conn:
@@ -63,7 +69,7 @@ async def replay(
             delivery_id=delivery_id,
             department=before["department"],
             was=before["state"],
-            by=by,
+            by=who.client,
         )
         results.append(Replayed(delivery_id, True))
     return results

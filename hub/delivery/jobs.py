@@ -14,7 +14,9 @@ from hub.delivery.calls import Calls, LeaseLost
 from hub.delivery.flow import settle
 from hub.model.catalog import Step
 from hub.model.departments import Department
+from hub.model.states import DeliveryState
 from hub.model.timelimits import Clock
+from hub.ops import audit
 from hub.plugin.adapter import Adapter, DeliveryContext
 from hub.store import deliveries as delivery_store
 from hub.store import events
@@ -127,3 +129,14 @@ async def moved(
     if state is not None and state != row["state"]:
         await events.delivery_changed(conn, row, state, now, code=code, message=message)
         await settle(conn, row["application_id"], now, clock)
+        if state == DeliveryState.NEEDS_CORRECTION and row["correction_requests"] >= 1:
+            # Accepted (it happens), but everything to correct is to be told at once: the
+            # repeated request is the department's act, on the record for supervisors.
+            await audit.record(
+                conn,
+                audit.Actor(f"department:{row['department']}"),
+                "delivery.correction_repeated",
+                row["id"],
+                {"step": row["step"], "request": row["correction_requests"] + 1, "code": code},
+                application_id=row["application_id"],
+            )

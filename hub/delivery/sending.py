@@ -97,9 +97,10 @@ class Sender:
             payload = Payload(row["payload_operation"], row["payload"], row["payload_content_type"])
             return payload, {}
         async with self.work.engine.connect() as conn:
-            stored = await app_store.record_of(conn, row["application_id"])
+            stored = await app_store.versioned_record_of(conn, row["application_id"])
         try:
-            record = ApplicationRecord.model_validate(stored)
+            assert stored is not None  # a delivery's application is never deleted
+            record = ApplicationRecord.model_validate(stored[0])
             payload = job.adapter.prepare(record, job.step, job.context)
         except PermanentError as error:
             await self._fail(job, error.code, error.message)
@@ -113,6 +114,9 @@ class Sender:
             "payload_operation": payload.operation,
             "payload_content_type": payload.content_type,
             "payload_sha256": payload.sha256,
+            # The version this payload was built from is what the department is sent: it is
+            # stored with the payload, in the same write, so the two never disagree.
+            "record_version": stored[1],
         }
 
     async def _send_with_quick_retries(

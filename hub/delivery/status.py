@@ -52,6 +52,8 @@ def status_values(
         "department_message": scrub_text(status.message) if status.message else None,
         "outputs": {**(row["outputs"] or {}), **status.outputs},
     }
+    if state is DeliveryState.NEEDS_CORRECTION and row["state"] != state:
+        values["correction_requests"] = row["correction_requests"] + 1
     if state in FINAL:
         return values | {"next_poll_at": None, "decided_at": now}
     unchanged = 0 if changed else row["polls_unchanged"] + 1

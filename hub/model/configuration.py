@@ -43,10 +43,14 @@ class CenterSettings(_Section):
 
 
 class ApiSettings(_Section):
-    """[api]: where `hub serve` listens."""
+    """[api]: where `hub serve` listens, and what it asks of its callers."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=0, le=65535)
+    require_actor: bool = Field(
+        default=False,
+        description="a frontend's acts (POST) must name the clerk in X-Hub-Actor",
+    )
 
 
 class DispatchSettings(_Section):

@@ -1,5 +1,6 @@
-"""The audit trail: who did what (replays, cancels, pauses, record views, logins), append-only and
-tamper-evident — each entry carries the hash of the one before, so an edit or a deletion shows."""
+"""The audit trail: who did what (filings, corrections, withdrawals, refusals, replays, pauses,
+record views, logins), append-only and tamper-evident — each entry carries the hash of the one
+before, so an edit or a deletion shows. Entries name fields and codes, never personal data."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,6 +22,18 @@ GENESIS = "0" * 64
 """The hash the first entry points back to."""
 
 
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: the client (API client, `cli`, `hub`, a department) and the person behind it."""
+
+    client: str
+    person: str | None = None
+
+
+HUB = Actor("hub")
+"""The hub itself, acting on its own (no client asked)."""
+
+
 def entry_hash(
     prev_hash: str,
     at: datetime,
@@ -28,10 +41,16 @@ def entry_hash(
     action: str,
     subject: str | None,
     detail: Mapping[str, Any],
+    person: str | None = None,
+    application_id: str | None = None,
 ) -> str:
     """The hash an entry is stored with: over the previous hash and the entry's own fields."""
+    fields: list[Any] = [prev_hash, at.isoformat(), actor, action, subject, detail]
+    if person is not None or application_id is not None:
+        # Entries written before persons were kept hash as they did then.
+        fields += [person, application_id]
     canonical = json.dumps(
-        [prev_hash, at.isoformat(), actor, action, subject, detail],
+        fields,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -41,12 +60,17 @@ def entry_hash(
 
 async def record(
     conn: AsyncConnection,
-    actor: str,
+    actor: str | Actor,
     action: str,
     subject: str | None = None,
     detail: Mapping[str, Any] | None = None,
+    *,
+    application_id: str | None = None,
 ) -> None:
-    """Append an entry in the caller's transaction (so an action and its entry commit together)."""
+    """Append an entry in the caller's transaction (so an action and its entry commit together).
+
+    Append it last in the transaction: on PostgreSQL it holds the trail's head until commit."""
+    who = actor if isinstance(actor, Actor) else Actor(actor)
     query = select(audit_head).where(audit_head.c.id == 1)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()  # appends queue here: the chain never forks
@@ -58,13 +82,15 @@ async def record(
         prev = head["last_hash"]
     at = utcnow()
     details = dict(detail or {})
-    digest = entry_hash(prev, at, actor, action, subject, details)
+    digest = entry_hash(prev, at, who.client, action, subject, details, who.person, application_id)
     result = await conn.execute(
         audit_log.insert().values(
             at=at,
-            actor=actor,
+            actor=who.client,
+            person=who.person,
             action=action,
             subject=subject,
+            application_id=application_id,
             detail=details,
             prev_hash=prev,
             hash=digest,
@@ -81,14 +107,66 @@ async def record(
 
 async def append(
     engine: AsyncEngine,
-    actor: str,
+    actor: str | Actor,
     action: str,
     subject: str | None = None,
     detail: Mapping[str, Any] | None = None,
+    *,
+    application_id: str | None = None,
 ) -> None:
     """Append an entry in a transaction of its own."""
     async with engine.begin() as conn:
-        await record(conn, actor, action, subject, detail)
+        await record(conn, actor, action, subject, detail, application_id=application_id)
+
+
+async def search(
+    conn: AsyncConnection,
+    *,
+    application_id: str | None = None,
+    actor: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+    newest_first: bool = False,
+) -> list[RowMapping]:
+    """Entries matching the filters, oldest first (or newest), after a cursor id. `actor`
+    matches the client or the person; `kind` an act (`application.correct`) or its family."""
+    order = audit_log.c.id.desc() if newest_first else audit_log.c.id
+    query = select(audit_log).order_by(order).limit(limit)
+    if application_id is not None:
+        query = query.where(audit_log.c.application_id == application_id)
+    if actor is not None:
+        query = query.where(or_(audit_log.c.actor == actor, audit_log.c.person == actor))
+    if kind is not None:
+        query = query.where(
+            or_(
+                audit_log.c.action == kind,
+                audit_log.c.action.startswith(f"{kind}.", autoescape=True),
+            )
+        )
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
+    if until is not None:
+        query = query.where(audit_log.c.at < until)
+    if after_id is not None:
+        query = query.where(audit_log.c.id > after_id)
+    return list((await conn.execute(query)).mappings())
+
+
+def entry_view(row: RowMapping) -> dict[str, Any]:
+    """One entry as the API, `hub audit show --json` and the console show it."""
+    return {
+        "id": row["id"],
+        "at": row["at"].isoformat(),
+        "client": row["actor"],
+        "person": row["person"],
+        "kind": row["action"],
+        "subject": row["subject"],
+        "application_id": row["application_id"],
+        "detail": row["detail"],
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +206,14 @@ def _check(row: RowMapping, prev: str, expected_id: int | None) -> Break | None:
     if row["prev_hash"] != prev:
         return Break(row["id"], "it does not point back to the entry before it")
     recomputed = entry_hash(
-        prev, row["at"], row["actor"], row["action"], row["subject"], row["detail"]
+        prev,
+        row["at"],
+        row["actor"],
+        row["action"],
+        row["subject"],
+        row["detail"],
+        row["person"],
+        row["application_id"],
     )
     if recomputed != row["hash"]:
         return Break(row["id"], "its contents were changed after it was written")

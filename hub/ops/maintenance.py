@@ -21,21 +21,25 @@ async def paused(conn: AsyncConnection) -> dict[str, RowMapping]:
     return {row["department"]: row for row in rows.mappings()}
 
 
-async def pause(engine: AsyncEngine, department: str, reason: str, by: str) -> bool:
+async def pause(engine: AsyncEngine, department: str, reason: str, by: str | audit.Actor) -> bool:
     """Pause a department (audited); False if it was paused already."""
+    who = by if isinstance(by, audit.Actor) else audit.Actor(by)
     async with engine.begin() as conn:
         if department in await paused(conn):
             return False
         await conn.execute(
             department_pauses.insert().values(
-                department=department, paused_at=utcnow(), paused_by=by, reason=reason
+                department=department,
+                paused_at=utcnow(),
+                paused_by=who.person or who.client,
+                reason=reason,
             )
         )
         await audit.record(conn, by, "department.pause", department, {"reason": reason})
     return True
 
 
-async def resume(engine: AsyncEngine, department: str, by: str) -> bool:
+async def resume(engine: AsyncEngine, department: str, by: str | audit.Actor) -> bool:
     """Resume a paused department (audited); False if it was not paused.
 
     The pause does not count against its deliveries' maximum age: their first tries move on by

@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.lean import lean
-from hub.store.tables import applications, attempts, deliveries
+from hub.store.tables import applications, attempts, deliveries, record_versions
 
 FINAL_STATUSES = ("approved", "rejected", "cancelled")
 """Application statuses after which no time limit runs."""
@@ -42,10 +42,15 @@ _STEPS = lean(
     .order_by(deliveries.c.created_at, deliveries.c.id)
 )
 _UPDATE = lean(applications.update().where(applications.c.id == bindparam("b_id")))
-_RECORD = lean(select(applications.c.record).where(applications.c.id == bindparam("b_id")))
+_RECORD = lean(
+    select(applications.c.record, applications.c.record_version).where(
+        applications.c.id == bindparam("b_id")
+    )
+)
 # A filing's own statements, built once likewise.
 _INSERT = lean(applications.insert())
 _INSERT_DELIVERIES = lean(deliveries.insert())
+_INSERT_VERSION = lean(record_versions.insert())
 _BY_IDEMPOTENCY_KEY = lean(
     select(applications).where(applications.c.idempotency_key == bindparam("b_key"))
 )
@@ -59,6 +64,48 @@ async def insert_application(
     """Write an application and one delivery per step; the caller's transaction makes it atomic."""
     await conn.execute(_INSERT, application)
     await conn.execute(_INSERT_DELIVERIES, list(planned))
+    await insert_version(
+        conn,
+        application["id"],
+        1,
+        application["record"],
+        application.get("filed_by_client"),
+        application.get("filed_by_person"),
+        application["created_at"],
+    )
+
+
+async def insert_version(
+    conn: AsyncConnection,
+    application_id: str,
+    version: int,
+    record: dict[str, Any],
+    client: str | None,
+    person: str | None,
+    at: datetime,
+) -> None:
+    """Keep one version of an application's record, with who filed it and when."""
+    await conn.execute(
+        _INSERT_VERSION,
+        {
+            "application_id": application_id,
+            "version": version,
+            "record": record,
+            "filed_by_client": client,
+            "filed_by_person": person,
+            "filed_at": at,
+        },
+    )
+
+
+async def versions_of(conn: AsyncConnection, application_id: str) -> list[RowMapping]:
+    """Every version of an application's record, the first filing first."""
+    result = await conn.execute(
+        select(record_versions)
+        .where(record_versions.c.application_id == application_id)
+        .order_by(record_versions.c.version)
+    )
+    return list(result.mappings())
 
 
 async def get_application(conn: AsyncConnection, application_id: str) -> RowMapping | None:
@@ -103,9 +150,16 @@ async def snapshots(conn: AsyncConnection, ids: Collection[str]) -> dict[str, di
 
 async def record_of(conn: AsyncConnection, application_id: str) -> dict[str, Any] | None:
     """An application's record alone (the rest of its row is not needed to build a payload)."""
-    result = await conn.execute(_RECORD, {"b_id": application_id})
-    record: dict[str, Any] | None = result.scalar_one_or_none()
-    return record
+    found = await versioned_record_of(conn, application_id)
+    return found[0] if found is not None else None
+
+
+async def versioned_record_of(
+    conn: AsyncConnection, application_id: str
+) -> tuple[dict[str, Any], int] | None:
+    """An application's current record and its version number, read together."""
+    row = (await conn.execute(_RECORD, {"b_id": application_id})).first()
+    return (row[0], int(row[1])) if row is not None else None
 
 
 async def deliveries_of(conn: AsyncConnection, application_id: str) -> list[RowMapping]:
@@ -142,14 +196,30 @@ async def by_idempotency_key(conn: AsyncConnection, key: str) -> RowMapping | No
 
 
 async def update_record(
-    conn: AsyncConnection, application_id: str, record: dict[str, Any], now: datetime
-) -> None:
-    """Replace an application's record with a corrected one (its version counts up)."""
+    conn: AsyncConnection,
+    application_id: str,
+    record: dict[str, Any],
+    now: datetime,
+    *,
+    client: str | None = None,
+    person: str | None = None,
+) -> int:
+    """Replace an application's record with a corrected one, keeping it as the next version;
+    the new version number."""
     await conn.execute(
         applications.update()
         .where(applications.c.id == application_id)
         .values(record=record, record_version=applications.c.record_version + 1, updated_at=now)
     )
+    version = int(
+        (
+            await conn.execute(
+                select(applications.c.record_version).where(applications.c.id == application_id)
+            )
+        ).scalar_one()
+    )
+    await insert_version(conn, application_id, version, record, client, person, now)
+    return version
 
 
 async def search(

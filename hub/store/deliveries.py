@@ -36,6 +36,7 @@ _STANDING = lean(
         deliveries.c.outputs,
         deliveries.c.department_code,
         deliveries.c.polls_unchanged,
+        deliveries.c.correction_requests,
     ).where(deliveries.c.id == bindparam("b_id"))
 )
 _STANDING_LOCKED = _STANDING.with_for_update()

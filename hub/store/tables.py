@@ -46,6 +46,9 @@ applications = Table(
     Column("promised_due", Date),
     Column("clock_stopped_at", UtcDateTime),
     Column("record_version", Integer, nullable=False, default=1, server_default="1"),
+    # The window (API client) and the clerk (its X-Hub-Actor) that filed it.
+    Column("filed_by_client", String(128)),
+    Column("filed_by_person", String(64)),
     Column("created_at", UtcDateTime, nullable=False, index=True),
     Column("updated_at", UtcDateTime, nullable=False),
     # 效能监察 (hub.delivery.supervision): normal, amber or red, as last recorded (so each change
@@ -74,6 +77,18 @@ time_limit_acts = Table(
     Column("by", String(128), nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),  # a suspension's resumption
+)
+
+# Every version of an application's record: the filing is version 1, each correction the next.
+record_versions = Table(
+    "record_versions",
+    metadata,
+    Column("application_id", ForeignKey("applications.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("record", JSON, nullable=False),
+    Column("filed_by_client", String(128)),
+    Column("filed_by_person", String(64)),
+    Column("filed_at", UtcDateTime, nullable=False),
 )
 
 deliveries = Table(
@@ -106,6 +121,12 @@ deliveries = Table(
     Column("polls_unchanged", Integer, nullable=False, default=0, server_default="0"),
     Column("cancel_requested_at", UtcDateTime),
     Column("corrections", Integer, nullable=False, default=0, server_default="0"),
+    # How often the department asked for a correction: past one, the request was repeated
+    # (everything to correct is to be told at once), which supervisors are shown.
+    Column("correction_requests", Integer, nullable=False, default=0, server_default="0"),
+    # The record version its payload was built from (NULL until built): a correction resends
+    # a new payload, and only the payload says what the department was actually sent.
+    Column("record_version", Integer),
     Column("decided_at", UtcDateTime),
     Column("next_attempt_at", UtcDateTime),
     # Set while a send may have reached the department without our knowing: before sending
@@ -214,12 +235,15 @@ audit_log = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", UtcDateTime, nullable=False),
-    Column("actor", String(128), nullable=False),
-    Column("action", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),  # the client (or the hub, a department)
+    Column("action", String(64), nullable=False, index=True),
     Column("subject", String(128)),
     Column("detail", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # The person who acted for the client (the window's clerk, the operator at the shell).
+    Column("person", String(64), index=True),
+    Column("application_id", String(26), index=True),
 )
 
 # One row: the newest entry's id and hash. Appends lock it, so the chain never forks; a deleted
