@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -76,10 +77,15 @@ async def record(
         query = query.with_for_update()  # appends queue here: the chain never forks
     head = (await conn.execute(query)).mappings().first()
     if head is None:
-        await conn.execute(audit_head.insert().values(id=1, last_id=0, last_hash=GENESIS))
-        prev = GENESIS
-    else:
-        prev = head["last_hash"]
+        start = {"id": 1, "last_id": 0, "last_hash": GENESIS}
+        if conn.dialect.name == "postgresql":
+            # Two first appends at once (two windows filing on a new store) would both insert
+            # the head: the second waits for the first's row instead, and chains after it.
+            await conn.execute(postgresql.insert(audit_head).values(start).on_conflict_do_nothing())
+            head = (await conn.execute(query)).mappings().first()
+        else:  # SQLite's writing transactions are serialized: nobody else can be inserting it
+            await conn.execute(audit_head.insert().values(start))
+    prev = GENESIS if head is None else head["last_hash"]
     at = utcnow()
     details = dict(detail or {})
     digest = entry_hash(prev, at, who.client, action, subject, details, who.person, application_id)
