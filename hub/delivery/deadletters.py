@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.delivery.flow import settle
-from hub.model.states import DeliveryState
+from hub.model.states import WITHDRAWAL_FAILED, DeliveryState
 from hub.model.timelimits import Clock
 from hub.ops import audit
 from hub.store import deliveries as delivery_store
@@ -31,13 +31,25 @@ class Replayed:
 async def replay(
     engine: AsyncEngine, delivery_ids: Iterable[str], *, by: str, clock: Clock
 ) -> list[Replayed]:
-    """Make each dead (or failed) delivery due again; each in its own transaction."""
+    """Make each dead (or failed) delivery due again; each in its own transaction. A dead
+    letter of a withdrawal (flagged withdrawal_failed) asks for the withdrawal again."""
     results = []
     for delivery_id in delivery_ids:
         now = utcnow()
         async with engine.begin() as conn:
             before = await delivery_store.replay(conn, delivery_id, now)
             if before is not None:
+                flags = dict(before["flags"] or {})
+                if flags.pop(WITHDRAWAL_FAILED, None) is not None and before["receipt_reference"]:
+                    # A withdrawal dead-lettered: replayed, it is the withdrawal that goes again.
+                    await delivery_store.set_state(
+                        conn,
+                        delivery_id,
+                        DeliveryState.PENDING,
+                        now,
+                        cancel_requested_at=now,
+                        flags=flags,
+                    )
                 await events.delivery_changed(
                     conn,
                     before,
