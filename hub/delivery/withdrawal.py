@@ -126,11 +126,7 @@ class Canceller:
 
     async def _cancelled(self, job: Job, message: str) -> None:
         now = utcnow()
-        because, code = _because(job), BY_APPLICANT
-        if because is not None:
-            code = UPSTREAM_REFUSED
-            message = f"{message}: step {because['step']} was {because['state']}"
-        values = {
+        values: dict[str, Any] = {
             **RELEASED,
             "state": DeliveryState.CANCELLED,
             "cancel_requested_at": None,
@@ -138,6 +134,11 @@ class Canceller:
             "decided_at": now,
             "in_doubt": False,
         }
+        because, code = _because(job), BY_APPLICANT
+        if because is not None:  # the delivery says why, as one cancelled before it went does
+            code = UPSTREAM_REFUSED
+            message = f"{message}: step {because['step']} was {because['state']}"
+            values |= {"last_error_code": code, "last_error_message": message}
         await self.work.finish(job.row, now, values, code=code, message=message)
 
     async def _later(self, job: Job, error: TransientError) -> None:
