@@ -245,3 +245,46 @@ async def test_a_withdrawal_that_keeps_failing_is_dead_lettered_then_replayed(
     assert case["decision"] == "cancelled"
     # Withdrawn, not sent again: the department still has the one case.
     assert (await sim.received("social_security"))["total_cases"] == 1
+
+
+@pytest.mark.parametrize(
+    "department_overrides",
+    [
+        {
+            code: {"status": {"poll_interval": 0.1, "poll_interval_max": 0.3}}
+            for code in ("public_security", "tax", "social_security")
+        }
+        | {
+            "market_regulation": {
+                "retry": {"max_attempts": 2},
+                "status": {"poll_interval": 0.1, "poll_interval_max": 0.3},
+            }
+        }
+    ],
+)
+async def test_steps_cancelled_after_a_dead_letter_wait_again_when_it_is_replayed(
+    hub: HubDriver, sim: SimulatorControl
+) -> None:
+    """Registration dead (the regulator busy past its tries): the later steps are cancelled
+    with the reason; replayed once the regulator is back, they wait again and go after its
+    approval."""
+    await sim.faults("market_regulation", error_rate=1.0)
+    application_id = await hub.submit(BUSINESS_STARTUP)
+    view = await hub.wait_for(application_id, lambda v: v["status"] == "failed")
+    assert by_step(view)["company_registration"]["state"] == "dead"
+    for step in LATER_STEPS:
+        assert by_step(view)[step]["state"] == "cancelled"
+        assert by_step(view)[step]["last_error"]["code"] == "upstream_refused"
+
+    await sim.faults("market_regulation", error_rate=0.0)
+    registration = by_step(view)["company_registration"]["id"]
+    response = await hub.post(f"/api/v1/deliveries/{registration}/replay", token=OPERATOR)
+    assert response.status == 202, await response.text()
+    view = await hub.wait_for(application_id, step_is("company_registration", "submitted"))
+    assert {by_step(view)[step]["state"] for step in LATER_STEPS} == {"waiting"}
+    reference = by_step(view)["company_registration"]["receipt"]["reference"]
+    await sim.decide("market_regulation", reference, "approved")
+    view = await hub.wait_for(
+        application_id, lambda v: all(by_step(v)[s]["state"] == "submitted" for s in LATER_STEPS)
+    )
+    assert view["status"] == "in_progress"

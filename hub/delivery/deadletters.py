@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.delivery.flow import settle
+from hub.delivery.flow import UPSTREAM_REFUSED, settle
 from hub.model.states import WITHDRAWAL_FAILED, DeliveryState
 from hub.model.timelimits import Clock
 from hub.ops import audit
+from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store import events
 from hub.store.types import utcnow
@@ -58,6 +60,7 @@ async def replay(
                     code="replayed",
                     message=f"replayed by {by}",
                 )
+                await _reopen_cancelled_after(conn, before["application_id"], now)
                 await settle(conn, before["application_id"], now, clock)
                 await audit.record(
                     conn, by, "delivery.replay", delivery_id, {"was": before["state"]}
@@ -79,6 +82,33 @@ async def replay(
         )
         results.append(Replayed(delivery_id, True))
     return results
+
+
+async def _reopen_cancelled_after(
+    conn: AsyncConnection, application_id: str, now: datetime
+) -> None:
+    """The steps cancelled, never sent, because a step before them was dead or failed wait
+    again: a replayed step may yet get through. Settling then cancels again any still blocked
+    (by a refusal elsewhere); what was sent and withdrawn stays withdrawn."""
+    for row in await app_store.deliveries_of(conn, application_id):
+        never_sent = row["receipt_reference"] is None and not row["attempts"]
+        if (
+            row["state"] == DeliveryState.CANCELLED
+            and row["last_error_code"] == UPSTREAM_REFUSED
+            and never_sent
+        ):
+            await delivery_store.set_state(
+                conn,
+                row["id"],
+                DeliveryState.WAITING,
+                now,
+                decided_at=None,
+                last_error_code=None,
+                last_error_message=None,
+            )
+            await events.delivery_changed(
+                conn, row, DeliveryState.WAITING, now, code="replayed", message="waits again"
+            )
 
 
 async def dead_letter_ids(engine: AsyncEngine, department: str | None = None) -> list[str]:
