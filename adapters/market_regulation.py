@@ -48,10 +48,15 @@ STATES = {
 }
 
 
-def _receipt(body: dict[str, str]) -> Receipt:
-    # The licence's date is the company's founding date (市场主体登记管理条例 art. 21).
-    outputs = {"credit_code": body["creditCode"], "founded_on": body.get("establishedOn")}
-    return Receipt(body["registrationNo"], outputs)
+def _outputs(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The credit code and founding date, given once registration is approved (a credit code
+    exists only then); the licence's date is the founding date (市场主体登记管理条例 art. 21)."""
+    given = {"credit_code": body.get("creditCode"), "founded_on": body.get("establishedOn")}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _receipt(body: dict[str, Any]) -> Receipt:
+    return Receipt(body["registrationNo"], _outputs(body))
 
 
 def _investors(company: Organization) -> list[dict[str, Any]]:
@@ -129,6 +134,7 @@ class MarketRegulationAdapter(RestAdapter):
             state_of(STATES, body["status"], self.department.code),
             code=body["status"],
             message=body.get("remark"),
+            outputs=_outputs(body),
         )
 
     async def query_status(self, receipt: Receipt) -> DepartmentStatus:

@@ -24,8 +24,8 @@ from bench.wire import (
     Endpoints,
     WireError,
     query_request,
-    read_decided,
     read_receipt,
+    read_status,
     submit_request,
 )
 from bench.workload import WIRE_FIELDS, PlannedStep
@@ -135,14 +135,15 @@ def query(self: Task, receipt: dict[str, Any]) -> dict[str, dict[str, str]]:
     department = receipt["department"]
     status, body = _send(department, query_request(_endpoints(), department, receipt["reference"]))
     try:
-        decided = read_decided(department, status, body)
+        decided, given = read_status(department, status, body)
     except WireError as exc:
         if exc.transient:
             raise Transient(str(exc)) from exc
         raise
     if not decided:
         raise self.retry(countdown=REQUERY_AFTER, max_retries=None)
-    return {receipt["step"]: receipt["outputs"]}
+    # Outputs given with the decision (registration's credit code) go on to the next steps.
+    return {receipt["step"]: {**receipt["outputs"], **given}}
 
 
 @app.task(name="bench.done")  # type: ignore[untyped-decorator]
@@ -173,7 +174,8 @@ def workflow(steps: list[PlannedStep], application_id: str, matter: str, started
     """One application's canvas: steps in DAG order, those after the first in parallel."""
     first = [s for s in steps if not s.after]
     rest = [s for s in steps if s.after]
-    if len(first) != 1 or any(s.after != (first[0].name,) for s in rest):
+    # A chain link starts when the one before has decided: each step waits for approval.
+    if len(first) != 1 or any(s.after != (first[0].name,) or s.after_received for s in rest):
         raise ValueError("the peer carries a matter whose steps all follow its first one")
     final = done.si(application_id, started).set(queue=queue("done"))
     head = _step(first[0], application_id, matter, first=True)

@@ -1,6 +1,7 @@
 """The limit: a bare aiohttp client making the hub's department calls, and nothing else.
 
-Same matters, same DAG (a step goes once the steps it follows are accepted), the same
+Same matters, same DAG (a step goes once the steps it follows are decided, or only accepted where
+the matter says their receipt is enough), the same
 per-department concurrency and the same status query until decided; no store, no validation,
 no retries, no sync log.
 """
@@ -22,8 +23,8 @@ from bench.wire import (
     Request,
     WireError,
     query_request,
-    read_decided,
     read_receipt,
+    read_status,
     submit_request,
 )
 from bench.workload import WIRE_FIELDS, PlannedStep, matter_of
@@ -58,9 +59,13 @@ async def _application(client: _Client, index: int, run: str, steps: list[Planne
     application_id = f"{run}-{index}"
     outputs: dict[str, dict[str, Any]] = {}
     accepted: dict[str, asyncio.Event] = {s.name: asyncio.Event() for s in steps}
+    decided: dict[str, asyncio.Event] = {s.name: asyncio.Event() for s in steps}
 
     async def carry(step: PlannedStep) -> None:
+        # As the hub: after a step's decision (the bench's departments approve), or its receipt.
         for name in step.after:
+            await decided[name].wait()
+        for name in step.after_received:
             await accepted[name].wait()
         inputs = {}
         for name, ref in step.uses.items():
@@ -81,7 +86,10 @@ async def _application(client: _Client, index: int, run: str, steps: list[Planne
         while True:
             query = query_request(client.endpoints, step.department, reference)
             status, body = await client.send(step.department, query)
-            if read_decided(step.department, status, body):
+            done, given = read_status(step.department, status, body)
+            if done:
+                outputs[step.name] |= given
+                decided[step.name].set()
                 return
             await asyncio.sleep(REQUERY_AFTER)
 

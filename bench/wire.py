@@ -339,6 +339,12 @@ def _gateway(status: int, body: bytes) -> dict[str, Any]:
     return result
 
 
+def _registration_outputs(data: Mapping[str, Any]) -> dict[str, str]:
+    """The credit code and founding date, which registration gives once it is approved."""
+    given = {"credit_code": data.get("creditCode"), "founded_on": data.get("establishedOn")}
+    return {name: str(value) for name, value in given.items() if value is not None}
+
+
 def read_receipt(department: str, status: int, body: bytes) -> tuple[str, dict[str, str]]:
     """The department's reference number and the outputs later steps use; WireError if refused."""
     if department == "public_security":
@@ -347,19 +353,26 @@ def read_receipt(department: str, status: int, body: bytes) -> tuple[str, dict[s
         return _soap_values(department, status, body)["Slbh"], {}
     if department == "market_regulation":
         data = _json(department, status, body)
-        outputs = {"credit_code": data["creditCode"], "founded_on": data["establishedOn"]}
-        return data["registrationNo"], outputs
+        return data["registrationNo"], _registration_outputs(data)
     return _gateway(status, body)["ywlsh"], {}
 
 
-def read_decided(department: str, status: int, body: bytes) -> bool:
-    """Whether a status answer says the department has decided."""
+def read_status(department: str, status: int, body: bytes) -> tuple[bool, dict[str, str]]:
+    """Whether a status answer says the department has decided, and the outputs it gives with
+    its decision (registration's credit code comes with its approval)."""
+    outputs: dict[str, str] = {}
     if department == "public_security":
         state = _soap_values(department, status, body)["StatusCode"]
     elif department == "tax":
         state = _soap_values(department, status, body)["Zt"]
     elif department == "market_regulation":
-        state = _json(department, status, body)["status"]
+        data = _json(department, status, body)
+        state, outputs = data["status"], _registration_outputs(data)
     else:
         state = _gateway(status, body)["blzt"]
-    return state in DECIDED[department]
+    return state in DECIDED[department], outputs
+
+
+def read_decided(department: str, status: int, body: bytes) -> bool:
+    """Whether a status answer says the department has decided."""
+    return read_status(department, status, body)[0]

@@ -73,7 +73,10 @@ class PlannedStep:
     department: str
     operation: str
     after: tuple[str, ...]
+    """Steps whose decision this one waits for (the hub's default: their approval)."""
     uses: Mapping[str, str]
+    after_received: tuple[str, ...] = ()
+    """Steps whose receipt is enough."""
 
 
 def matter_of(index: int) -> str:
@@ -85,7 +88,7 @@ def plans(catalog: Catalog) -> dict[str, list[PlannedStep]]:
     """Each benchmarked matter's steps, from the catalog the hub itself reads."""
     return {
         code: [
-            PlannedStep(s.name, s.department, s.operation, tuple(s.after), dict(s.uses))
+            PlannedStep(s.name, s.department, s.operation, s.after, dict(s.uses), s.after_received)
             for s in catalog.matters[code].steps.values()
         ]
         for code in MATTERS

@@ -204,7 +204,10 @@ async def _read_model(request: web.Request, model: type[BaseModel]) -> Any:
 
 async def _received(request: web.Request) -> web.Response:
     system = request.app[SYSTEM]
-    return web.json_response(system.ledger.received() | {"max_in_flight": system.max_in_flight})
+    report = system.ledger.received()
+    for case in report["cases"]:  # where each case stands now: decided, withdrawn, or not yet
+        case["decision"] = system.decision_of(case["reference"])
+    return web.json_response(report | {"max_in_flight": system.max_in_flight})
 
 
 async def _get_faults(request: web.Request) -> web.Response:

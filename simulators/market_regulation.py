@@ -95,7 +95,9 @@ class MarketRegulation(SimulatedSystem):
 
     def _view(self, case: Case) -> dict[str, Any]:
         decision = case.decision(self.decisions)
-        view = {"registrationNo": case.reference, "status": STATUS[decision], **case.outputs}
+        view = {"registrationNo": case.reference, "status": STATUS[decision]}
+        if decision is Decision.APPROVED:  # a credit code exists once registration is approved
+            view |= case.outputs
         if decision is Decision.NEEDS_CORRECTION:
             view["remark"] = "经营范围表述不规范，请修改后重新提交"
         return view

@@ -199,7 +199,12 @@ async def test_matters_describe_fields_steps_and_time_limits(hub: HubDriver) -> 
         "label": "设立登记 (register the company)",
         "department": "market_regulation",
         "after": [],
+        "after_received": [],
     }
+    # The seal, tax and employer steps wait for registration's approval (a credit code exists
+    # only then), not for its receipt.
+    for step in startup["steps"][1:]:
+        assert (step["after"], step["after_received"]) == (["company_registration"], [])
     # 市场主体登记管理条例 (2022) art. 19: 3 working days; the center promises 1.
     assert (startup["statutory_days"], startup["promised_days"]) == (3, 1)
 

@@ -61,6 +61,74 @@ def test_shipped_catalog_has_its_matters_in_dag_order() -> None:
     assert transfer.promised_days < transfer.statutory_days
 
 
+def test_later_steps_wait_for_approval_unless_receipt_is_declared() -> None:
+    """The shipped matters wait for approvals: company start-up's later steps for
+    registration's, household transfer's insurance step for the police's."""
+    config = load_config(CONFIG)
+    startup = config.catalog["business.startup"]
+    for name in ("seal_engraving", "tax_registration", "employer_registration"):
+        step = startup.steps[name]
+        assert (step.after, step.after_received) == (("company_registration",), ())
+    insurance = config.catalog["household.transfer"].steps["insurance_transfer"]
+    assert (insurance.after, insurance.after_received) == (("household_registration",), ())
+
+
+def test_after_received_counts_in_the_order_and_for_uses(config_dir: Path) -> None:
+    """A step after another on its receipt runs after it, and may read its outputs."""
+    edit(
+        config_dir / "matters/household.transfer.toml",
+        'after = ["household_registration"]',
+        'after_received = ["household_registration"]',
+    )
+    transfer = load_config(config_dir).catalog["household.transfer"]
+    insurance = transfer.steps["insurance_transfer"]
+    assert (insurance.after, insurance.after_received) == ((), ("household_registration",))
+    assert [s.name for s in transfer.ordered_steps()] == [
+        "household_registration",
+        "insurance_transfer",
+    ]
+
+
+def test_a_step_in_both_after_and_after_received_is_named(config_dir: Path) -> None:
+    """Waiting for a step's approval and for its receipt alone contradict: file and key named."""
+    edit(
+        config_dir / "matters/household.transfer.toml",
+        'after = ["household_registration"]',
+        'after = ["household_registration"]\nafter_received = ["household_registration"]',
+    )
+    [(file, key, message)] = problems(config_dir)
+    assert (file, key) == ("household.transfer.toml", "steps.insurance_transfer.after_received[0]")
+    assert "both" in message and "household_registration" in message
+
+
+def test_after_received_naming_no_step_is_named(config_dir: Path) -> None:
+    """after_received lists steps of the matter, like after."""
+    edit(
+        config_dir / "matters/household.transfer.toml",
+        'after = ["household_registration"]',
+        'after_received = ["household_move"]',
+    )
+    [(file, key, message)] = problems(config_dir)
+    assert (file, key) == ("household.transfer.toml", "steps.insurance_transfer.after_received[0]")
+    assert "household_move" in message
+
+
+def test_cycle_through_after_received_is_reported(config_dir: Path) -> None:
+    """A cycle closed by after_received is a cycle too, reported at the list that closes it."""
+    edit(
+        config_dir / "matters/household.transfer.toml",
+        'operation = "household_transfer"',
+        'operation = "household_transfer"\nafter_received = ["insurance_transfer"]',
+    )
+    [(file, key, message)] = problems(config_dir)
+    assert file == "household.transfer.toml"
+    assert key in (
+        "steps.household_registration.after_received",
+        "steps.insurance_transfer.after",
+    )
+    assert "cycle" in message
+
+
 def test_unknown_department_is_named_with_file_and_key(config_dir: Path) -> None:
     """A step naming a department that has no file is reported at steps.<name>.department."""
     edit(

@@ -38,6 +38,23 @@ def test_check_config_accepts_the_shipped_configuration() -> None:
         assert line.startswith("warning: ") and "calendar.toml: covers: " in line, line
 
 
+def test_check_config_names_a_step_waiting_for_both_approval_and_receipt(tmp_path: Path) -> None:
+    """A step listed in both after and after_received: the file and key named; exit 2."""
+    broken = tmp_path / "config"
+    shutil.copytree(CONFIG, broken)
+    path = broken / "matters" / "business.startup.toml"
+    text = path.read_text()
+    listed = 'operation = "seal_engraving"\nafter = ["company_registration"]'
+    assert listed in text
+    path.write_text(text.replace(listed, f'{listed}\nafter_received = ["company_registration"]'))
+    result = hub("check-config", "--config", str(broken))
+    assert result.returncode == 2, result.stdout
+    assert (
+        "business.startup.toml: steps.seal_engraving.after_received[0]: 'company_registration' "
+        "is in both after"
+    ) in result.stderr
+
+
 def test_check_config_fails_when_the_calendar_does_not_cover_this_year(
     tmp_path: Path, config: HubConfig
 ) -> None:

@@ -86,11 +86,14 @@ async def test_review_correction_and_approval_by_callback_and_by_polling(
         "market_regulation", str(hub.client.make_url("/api/v1/callbacks/market_regulation"))
     )
     application_id = await hub.submit(BUSINESS_STARTUP)
-    steps = by_step(await hub.delivered(application_id))
-    registration = steps["company_registration"]["receipt"]["reference"]
 
     async def state_of(step: str, state: str) -> dict[str, Any]:
         return await hub.wait_for(application_id, lambda v: by_step(v)[step]["state"] == state)
+
+    steps = by_step(await state_of("company_registration", "submitted"))
+    registration = steps["company_registration"]["receipt"]["reference"]
+    # The steps after registration wait for its approval, through review and correction.
+    assert {steps[s]["state"] for s in steps if s != "company_registration"} == {"waiting"}
 
     await sim.decide("market_regulation", registration, "in_review")
     await state_of("company_registration", "in_review")
@@ -121,7 +124,9 @@ async def test_review_correction_and_approval_by_callback_and_by_polling(
     )
     assert case["corrections"] == 1 and "依法须经批准" in case["fields"]["businessScope"]
 
+    assert {d["state"] for d in view["deliveries"]} == {"submitted", "waiting"}
     await sim.decide("market_regulation", registration, "approved")
+    view = await hub.delivered(application_id)
     for step in ("seal_engraving", "tax_registration", "employer_registration"):
         department = by_step(view)[step]["department"]
         await sim.decide(department, by_step(view)[step]["receipt"]["reference"], "approved")
@@ -148,7 +153,9 @@ async def test_review_correction_and_approval_by_callback_and_by_polling(
         (None, "submitted"),
         ("submitted", "in_progress"),
         ("in_progress", "needs_correction"),
-        ("needs_correction", "in_progress"),
+        # The corrected filing on its way, the steps after it still waiting: none delivered.
+        ("needs_correction", "submitted"),
+        ("submitted", "in_progress"),
         ("in_progress", "approved"),
     ]
     middle = events[len(events) // 2]
@@ -174,6 +181,7 @@ async def test_review_correction_and_approval_by_callback_and_by_polling(
         "submitted",
         "in_progress",
         "needs_correction",
+        "submitted",
         "in_progress",
         "approved",
     ]
@@ -199,7 +207,9 @@ async def test_bad_callbacks_change_nothing(hub: HubDriver) -> None:
     """A wrong signature or a stale one is 401, an unknown receipt 404, a replay 409; only the
     good callback changes anything."""
     application_id = await hub.submit(BUSINESS_STARTUP)
-    view = await hub.delivered(application_id)
+    view = await hub.wait_for(
+        application_id, lambda v: by_step(v)["company_registration"]["state"] == "submitted"
+    )
     reference = by_step(view)["company_registration"]["receipt"]["reference"]
     url = "/api/v1/callbacks/market_regulation"
     body = json.dumps({"registrationNo": reference, "status": "APPROVED"}).encode()
@@ -232,21 +242,24 @@ async def test_bad_callbacks_change_nothing(hub: HubDriver) -> None:
 
 
 async def test_cancel_withdraws_at_each_department(hub: HubDriver, sim: SimulatorControl) -> None:
-    """Cancelling a household transfer withdraws both filings at their departments."""
+    """Cancelling a household transfer withdraws the police's filing at their department; the
+    insurance transfer, waiting for the police's approval, is cancelled before it is sent."""
     application_id = await hub.submit(HOUSEHOLD_TRANSFER)
-    await hub.delivered(application_id)
+    await hub.wait_for(
+        application_id, lambda v: by_step(v)["household_registration"]["state"] == "submitted"
+    )
     response = await hub.post(f"/api/v1/applications/{application_id}/cancel")
     assert response.status == 202
-    assert sorted((await response.json())["asked"]) == [
-        "household_registration",
-        "insurance_transfer",
-    ]
+    outcome = await response.json()
+    assert outcome["asked"] == ["household_registration"]
+    assert outcome["cancelled"] == ["insurance_transfer"]
     view = await hub.wait_for(application_id, lambda v: v["status"] == "cancelled")
     assert {d["state"] for d in view["deliveries"]} == {"cancelled"}
-    for step in ("household_registration", "insurance_transfer"):
-        # A status query already in flight may finish after the cancel: look for the cancel.
-        cancels = [a for a in by_step(view)[step]["attempts"] if a["kind"] == "cancel"]
-        assert [a["outcome"] for a in cancels] == ["cancelled"]
+    # A status query already in flight may finish after the cancel: look for the cancel.
+    police = by_step(view)["household_registration"]["attempts"]
+    assert [a["outcome"] for a in police if a["kind"] == "cancel"] == ["cancelled"]
+    assert by_step(view)["insurance_transfer"]["attempts"] == []
+    assert (await sim.received("social_security"))["total_requests"] == 0
     again = await hub.post(f"/api/v1/applications/{application_id}/cancel")
     assert again.status == 409
 

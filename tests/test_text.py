@@ -23,6 +23,13 @@ SCOPE = "软件开发；信息技术咨询服务，技术转让：（除依法�
 
 # legal text
 
+QUICK = {"status": {"poll_interval": 0.1, "poll_interval_max": 0.3}}
+# Asked for decisions often: a later step waits for the approval of the one before it.
+POLLED = pytest.mark.parametrize(
+    "department_overrides",
+    [dict.fromkeys(("market_regulation", "public_security", "tax", "social_security"), QUICK)],
+)
+
 
 def test_legal_text_keeps_full_width_punctuation_digits_and_letters() -> None:
     """（）；，：。、 and full-width １２ and ＡＢ stay as filed; only the ends are trimmed."""
@@ -204,6 +211,7 @@ def test_organization_name_is_legal_text_and_representative_name_a_person_name()
 # through the API
 
 
+@POLLED
 async def test_a_company_name_and_scope_reach_the_departments_as_filed(
     hub: HubDriver, sim: SimulatorControl
 ) -> None:
@@ -212,7 +220,7 @@ async def test_a_company_name_and_scope_reach_the_departments_as_filed(
     data["applicant"]["name"] = COMPANY
     data["form"].update(company_name=COMPANY, business_scope=SCOPE)
     view = await hub.delivered(await hub.submit(data))
-    assert {d["state"] for d in by_step(view).values()} == {"submitted"}
+    assert {d["state"] for d in by_step(view).values()} <= {"submitted", "in_review", "approved"}
     [registration] = (await sim.received("market_regulation"))["cases"]
     assert registration["fields"]["name"] == COMPANY
     assert registration["fields"]["businessScope"] == SCOPE
@@ -222,6 +230,7 @@ async def test_a_company_name_and_scope_reach_the_departments_as_filed(
     assert employer["fields"]["dwmc"] == COMPANY
 
 
+@POLLED
 @pytest.mark.parametrize(
     "separator",
     [

@@ -27,7 +27,13 @@ def matter_view(matter: Matter) -> dict[str, Any]:
         },
         "acceptance": [rule.model_dump(exclude_none=True) for rule in matter.acceptance],
         "steps": [
-            {"name": s.name, "label": s.label, "department": s.department, "after": list(s.after)}
+            {
+                "name": s.name,
+                "label": s.label,
+                "department": s.department,
+                "after": list(s.after),
+                "after_received": list(s.after_received),
+            }
             for s in matter.ordered_steps()
         ],
     }

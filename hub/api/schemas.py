@@ -124,6 +124,22 @@ class ReceiptRef(_Shape):
     reference: str
 
 
+class WithdrawnBecause(_Shape):
+    """The step whose end made a delivery sent on its receipt be withdrawn."""
+
+    step: str
+    state: str
+
+
+class WithdrawalFailed(_Shape):
+    """Why a department keeps a filing the hub asked it to withdraw."""
+
+    code: str | None
+    message: str | None
+    at: str
+    because: WithdrawnBecause | None = None
+
+
 class DeliveryFlags(_Shape):
     """What the operators should know of a delivery; empty when nothing."""
 
@@ -131,6 +147,17 @@ class DeliveryFlags(_Shape):
         default=None,
         description="by field, the characters the department took but cannot store (its text "
         "setting says flag): its record may show them as ?",
+    )
+    withdrawn_because: WithdrawnBecause | None = Field(
+        default=None,
+        description="the step sent after another on its receipt is being (or was) withdrawn, "
+        "because that step ended refused, cancelled, dead or failed",
+    )
+    withdrawal_failed: WithdrawalFailed | None = Field(
+        default=None,
+        description="the department could not be made to withdraw the filing (it cannot "
+        "withdraw, refused to, decided already, or the withdrawal was dead-lettered): an "
+        "operator must act (docs/operations.md, withdrawal_failed)",
     )
 
 
@@ -143,7 +170,8 @@ class DeliveryBase(_Shape):
     operation: str
     delivery_key: str
     state: DeliveryState
-    after: list[str]
+    after: list[str] = Field(description="steps whose approval this one waits for")
+    after_received: list[str] = Field(description="steps whose receipt is enough for this one")
     inputs: dict[str, Any] | None
     receipt: ReceiptRef | None
     outputs: dict[str, Any] | None
@@ -245,7 +273,10 @@ class MatterStep(_Shape):
     name: str
     label: str
     department: str
-    after: list[str]
+    after: list[str] = Field(description="steps whose approval this one waits for")
+    after_received: list[str] = Field(
+        description="steps whose receipt is enough: sent on it, withdrawn if that step is refused"
+    )
 
 
 class Matter(_Shape):

@@ -17,7 +17,7 @@ from hub.applications.intake import flagged, normalize_application
 from hub.model.catalog import Catalog
 from hub.model.configuration import HubConfig
 from hub.model.record import ApplicationRecord
-from hub.model.states import ApplicationStatus, DeliveryState
+from hub.model.states import ApplicationStatus, DeliveryState, Dependencies
 from hub.model.timelimits import Clock
 from hub.model.tracking import new_reference, query_code
 from hub.ops import audit
@@ -107,10 +107,10 @@ async def file_application(
                 "department": step.department,
                 "operation": step.operation,
                 "delivery_key": new_id(),
-                "state": DeliveryState.WAITING if step.after else DeliveryState.PENDING,
-                "after": list(step.after),
+                "state": DeliveryState.WAITING if step.predecessors else DeliveryState.PENDING,
+                "after": Dependencies(step.after, step.after_received).stored(),
                 "uses": dict(step.uses),
-                "inputs": None if step.after else {},
+                "inputs": None if step.predecessors else {},
                 "attempts": 0,
                 "in_doubt": False,
                 "flags": flagged(record, config.departments[step.department]),
@@ -185,6 +185,12 @@ def attempt_view(row: RowMapping) -> dict[str, Any]:
     }
 
 
+def _dependencies(stored: Any) -> dict[str, list[str]]:
+    """The steps a delivery waits for: `after` their approval, `after_received` their receipt."""
+    dependencies = Dependencies.read(stored)
+    return {"after": list(dependencies.approved), "after_received": list(dependencies.received)}
+
+
 def delivery_view(row: RowMapping, attempts: list[RowMapping]) -> dict[str, Any]:
     """One delivery as the API shows it: where it stands, its receipt, its calls."""
     error = None
@@ -197,7 +203,7 @@ def delivery_view(row: RowMapping, attempts: list[RowMapping]) -> dict[str, Any]
         "operation": row["operation"],
         "delivery_key": row["delivery_key"],
         "state": row["state"],
-        "after": row["after"],
+        **_dependencies(row["after"]),
         "inputs": row["inputs"],
         "receipt": {"reference": row["receipt_reference"]} if row["receipt_reference"] else None,
         "outputs": row["outputs"],

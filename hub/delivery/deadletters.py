@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.delivery.flow import settle
-from hub.model.states import DeliveryState
+from hub.delivery.flow import UPSTREAM_REFUSED, settle
+from hub.model.states import WITHDRAWAL_FAILED, DeliveryState
 from hub.model.timelimits import Clock
 from hub.ops import audit
+from hub.store import applications as app_store
 from hub.store import deliveries as delivery_store
 from hub.store import events
 from hub.store.types import utcnow
@@ -31,7 +33,8 @@ class Replayed:
 async def replay(
     engine: AsyncEngine, delivery_ids: Iterable[str], *, by: str | audit.Actor, clock: Clock
 ) -> list[Replayed]:
-    """Make each dead (or failed) delivery due again; each in its own transaction (audited)."""
+    """Make each dead (or failed) delivery due again; each in its own transaction (audited). A
+    dead letter of a withdrawal (flagged withdrawal_failed) asks for the withdrawal again."""
     who = by if isinstance(by, audit.Actor) else audit.Actor(by)
     results = []
     for delivery_id in delivery_ids:
@@ -39,6 +42,17 @@ async def replay(
         async with engine.begin() as conn:
             before = await delivery_store.replay(conn, delivery_id, now)
             if before is not None:
+                flags = dict(before["flags"] or {})
+                if flags.pop(WITHDRAWAL_FAILED, None) is not None and before["receipt_reference"]:
+                    # A withdrawal dead-lettered: replayed, it is the withdrawal that goes again.
+                    await delivery_store.set_state(
+                        conn,
+                        delivery_id,
+                        DeliveryState.PENDING,
+                        now,
+                        cancel_requested_at=now,
+                        flags=flags,
+                    )
                 await events.delivery_changed(
                     conn,
                     before,
@@ -47,6 +61,7 @@ async def replay(
                     code="replayed",
                     message=f"replayed by {who.person or who.client}",
                 )
+                await _reopen_cancelled_after(conn, before["application_id"], now)
                 await settle(conn, before["application_id"], now, clock)
                 await audit.record(
                     conn,
@@ -73,6 +88,33 @@ async def replay(
         )
         results.append(Replayed(delivery_id, True))
     return results
+
+
+async def _reopen_cancelled_after(
+    conn: AsyncConnection, application_id: str, now: datetime
+) -> None:
+    """The steps cancelled, never sent, because a step before them was dead or failed wait
+    again: a replayed step may yet get through. Settling then cancels again any still blocked
+    (by a refusal elsewhere); what was sent and withdrawn stays withdrawn."""
+    for row in await app_store.deliveries_of(conn, application_id):
+        never_sent = row["receipt_reference"] is None and not row["attempts"]
+        if (
+            row["state"] == DeliveryState.CANCELLED
+            and row["last_error_code"] == UPSTREAM_REFUSED
+            and never_sent
+        ):
+            await delivery_store.set_state(
+                conn,
+                row["id"],
+                DeliveryState.WAITING,
+                now,
+                decided_at=None,
+                last_error_code=None,
+                last_error_message=None,
+            )
+            await events.delivery_changed(
+                conn, row, DeliveryState.WAITING, now, code="replayed", message="waits again"
+            )
 
 
 async def dead_letter_ids(engine: AsyncEngine, department: str | None = None) -> list[str]:

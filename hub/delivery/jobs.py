@@ -14,7 +14,7 @@ from hub.delivery.calls import Calls, LeaseLost
 from hub.delivery.flow import settle
 from hub.model.catalog import Step
 from hub.model.departments import Department
-from hub.model.states import DeliveryState
+from hub.model.states import DeliveryState, Dependencies
 from hub.model.timelimits import Clock
 from hub.ops import audit
 from hub.plugin.adapter import Adapter, DeliveryContext
@@ -36,11 +36,13 @@ class Job:
     @property
     def step(self) -> Step:
         """The step as planned when the application was filed."""
+        dependencies = Dependencies.read(self.row["after"])
         return Step(
             name=self.row["step"],
             department=self.row["department"],
             operation=self.row["operation"],
-            after=tuple(self.row["after"]),
+            after=dependencies.approved,
+            after_received=dependencies.received,
             uses=self.row["uses"],
         )
 

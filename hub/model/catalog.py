@@ -31,11 +31,20 @@ class Step(BaseModel):
     department: str = Field(pattern=CODE_PATTERN)
     operation: str = Field(pattern=CODE_PATTERN)
     after: tuple[str, ...] = ()
+    """Steps whose approval this one waits for."""
+    after_received: tuple[str, ...] = ()
+    """Steps whose receipt is enough: their departments work in parallel on a received case
+    (and this step is withdrawn if one of them is refused)."""
     uses: dict[str, str] = {}
     label: str = ""
     # A step's own limit in working days from the day it reached its department, where the
     # matter's rules give one (市场主体登记管理条例 art. 19: registration within 3 working days).
     limit_days: int | None = Field(default=None, ge=1, le=365)
+
+    @property
+    def predecessors(self) -> tuple[str, ...]:
+        """Every step this one runs after, on approval or on receipt."""
+        return self.after + self.after_received
 
     @field_validator("uses")
     @classmethod
@@ -89,18 +98,19 @@ class Matter(BaseModel):
 
     def ordered_steps(self) -> list[Step]:
         """Steps in an order where every step comes after those it depends on."""
-        order = TopologicalSorter({s.name: s.after for s in self.steps.values()}).static_order()
+        graph = {s.name: s.predecessors for s in self.steps.values()}
+        order = TopologicalSorter(graph).static_order()
         return [self.steps[name] for name in order]
 
     def upstream(self, step: str) -> set[str]:
         """Every step that must finish before the given one, directly or through others."""
         seen: set[str] = set()
-        stack = list(self.steps[step].after)
+        stack = list(self.steps[step].predecessors)
         while stack:
             name = stack.pop()
             if name not in seen:
                 seen.add(name)
-                stack.extend(self.steps[name].after)
+                stack.extend(self.steps[name].predecessors)
         return seen
 
 
@@ -134,18 +144,32 @@ def _check_graph(path: Path, matter: Matter, departments: Collection[str]) -> li
                     f"unknown department {step.department!r} (known: {known})",
                 )
             )
-        for i, dep in enumerate(step.after):
-            if dep not in matter.steps:
-                problems.append(ConfigProblem(path, f"{key}.after[{i}]", f"no step named {dep!r}"))
+        for list_key in ("after", "after_received"):
+            for i, dep in enumerate(getattr(step, list_key)):
+                if dep not in matter.steps:
+                    problems.append(
+                        ConfigProblem(path, f"{key}.{list_key}[{i}]", f"no step named {dep!r}")
+                    )
+        for i, dep in enumerate(step.after_received):
+            if dep in step.after:
+                problems.append(
+                    ConfigProblem(
+                        path,
+                        f"{key}.after_received[{i}]",
+                        f"{dep!r} is in both after (wait for its approval) and after_received "
+                        "(its receipt is enough): name it in one of them",
+                    )
+                )
     if problems:
         return problems
     try:
         matter.ordered_steps()
     except CycleError as exc:
-        cycle = " → ".join(exc.args[1])
-        return [
-            ConfigProblem(path, f"steps.{exc.args[1][0]}.after", f"steps form a cycle: {cycle}")
-        ]
+        nodes = exc.args[1]  # each node waits for the one before it
+        cycle = " → ".join(nodes)
+        waiting = matter.steps[nodes[1]]
+        list_key = "after_received" if nodes[0] in waiting.after_received else "after"
+        return [ConfigProblem(path, f"steps.{nodes[1]}.{list_key}", f"steps form a cycle: {cycle}")]
     for step in matter.steps.values():
         upstream = matter.upstream(step.name)
         for name, ref in step.uses.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -30,7 +31,7 @@ ACCEPTED = frozenset(
         DeliveryState.APPROVED,
     }
 )
-"""States in which the department holds the filing: the steps after it may go."""
+"""States in which the department holds the filing: the steps after it on receipt may go."""
 
 NOT_YET_DELIVERED = frozenset({DeliveryState.WAITING, DeliveryState.PENDING})
 UNDECIDED = frozenset(
@@ -43,6 +44,12 @@ BLOCKING = frozenset(
     {DeliveryState.REJECTED, DeliveryState.CANCELLED, DeliveryState.FAILED, DeliveryState.DEAD}
 )
 """States after which the steps that run after it can never go."""
+WITHDRAWN_IF_BLOCKED = frozenset({*UNDECIDED, DeliveryState.PENDING, DeliveryState.WAITING})
+"""States of a step sent on receipt that a predecessor's refusal withdraws (or cancels)."""
+WITHDRAWAL_FAILED = "withdrawal_failed"
+"""The flag of a delivery its department could not be made to withdraw: an operator must act."""
+WITHDRAWN_BECAUSE = "withdrawn_because"
+"""The flag of a delivery withdrawn because a step before it ended refused: which, and how."""
 
 
 class ApplicationStatus(StrEnum):
@@ -84,3 +91,59 @@ def resolve_inputs(
         step, _, output = ref.partition(".")
         inputs[name] = outputs_by_step.get(step, {}).get(output)
     return inputs
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """What a step waits for: its predecessors' approval, or only their receipt."""
+
+    approved: tuple[str, ...] = ()
+    received: tuple[str, ...] = ()
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """Every predecessor, approval first."""
+        return self.approved + self.received
+
+    def stored(self) -> list[str | dict[str, str]]:
+        """As the delivery's frozen plan keeps them (its `after` column): a name waits for that
+        step's approval, {"step": name, "on": "received"} only for its receipt."""
+        return [*self.approved, *({"step": name, "on": "received"} for name in self.received)]
+
+    @classmethod
+    def read(cls, stored: Iterable[Any]) -> Dependencies:
+        """From the stored plan; a plain list of names (filed before 0.3) waits for approval."""
+        approved: list[str] = []
+        received: list[str] = []
+        for item in stored or ():
+            if isinstance(item, Mapping):
+                (received if item.get("on") == "received" else approved).append(str(item["step"]))
+            else:
+                approved.append(str(item))
+        return cls(tuple(approved), tuple(received))
+
+    def met(self, states: Mapping[str, DeliveryState]) -> bool:
+        """Whether every predecessor is as far as this step waits for."""
+        return all(states[n] is DeliveryState.APPROVED for n in self.approved) and all(
+            states[n] in ACCEPTED for n in self.received
+        )
+
+    def blocked_by(self, states: Mapping[str, DeliveryState]) -> str | None:
+        """The first predecessor that ended where this step can never go, if any."""
+        return next((n for n in self.steps if states[n] in BLOCKING), None)
+
+
+def inputs_given(
+    uses: Mapping[str, str],
+    outputs_by_step: Mapping[str, Mapping[str, Any]],
+    states: Mapping[str, DeliveryState],
+) -> bool:
+    """Whether every output a step reads is there, or will never come: a department gives some
+    outputs only with its decision (a credit code exists once registration is approved), so a
+    step reading one waits until its source step is approved; then it goes with what there is."""
+    for ref in uses.values():
+        step, _, output = ref.partition(".")
+        given = outputs_by_step.get(step, {}).get(output) is not None
+        if not given and states.get(step) is not DeliveryState.APPROVED:
+            return False
+    return True
