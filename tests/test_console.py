@@ -37,7 +37,13 @@ pytestmark = [
     pytest.mark.parametrize("store_url", ["sqlite"], indirect=True),
     pytest.mark.parametrize(
         "department_overrides",
-        [{"social_security": {"retry": {"max_attempts": 2, "quick_attempts": 1}}}],
+        [
+            {
+                # Later steps wait for the registration's approval: ask for it often.
+                "market_regulation": {"status": {"poll_interval": 0.1, "poll_interval_max": 0.3}},
+                "social_security": {"retry": {"max_attempts": 2, "quick_attempts": 1}},
+            }
+        ],
     ),
 ]
 
