@@ -96,9 +96,13 @@ async def shot(page: Page, name: str) -> None:
         await page.screenshot(path=SCREENSHOTS / f"console-{name}.png", full_page=True)
 
 
+OPERATOR_NAME = "李值班"
+
+
 async def log_in(page: Page, base: str, token: str = OPERATOR) -> None:
     await page.goto(f"{base}/console")
     await expect(page).to_have_url(f"{base}/console/login?next=/console")
+    await page.fill("#name", OPERATOR_NAME)
     await page.fill("#token", token)
     await page.click("#login")
 
@@ -186,12 +190,13 @@ async def test_personal_data_is_shown_only_on_request_and_the_view_is_audited(
     async with hub.hub.engine.connect() as conn:
         views = (
             await conn.execute(
-                select(audit_log.c.actor, audit_log.c.subject).where(
+                select(audit_log.c.actor, audit_log.c.person, audit_log.c.subject).where(
                     audit_log.c.action == "application.view_personal_data"
                 )
             )
         ).all()
-    assert [tuple(v) for v in views] == [("duty-operator", application_id)]
+    # The client and the person: the operator gave a name at login.
+    assert [tuple(v) for v in views] == [("duty-operator", OPERATOR_NAME, application_id)]
 
     await page.click("text=Audit trail")
     await page.fill("input[name=application_id]", application_id)
@@ -210,5 +215,17 @@ async def test_only_operators_may_log_in(hub: HubDriver, page: Page) -> None:
     base = str(hub.client.make_url("")).rstrip("/")
     await log_in(page, base, token=FRONTEND)
     await expect(page.locator(".error")).to_contain_text("not an operator")
+    await page.goto(f"{base}/console")
+    await expect(page).to_have_url(f"{base}/console/login?next=/console")
+
+
+async def test_the_console_asks_who_logs_in(hub: HubDriver, page: Page) -> None:
+    """A login without the operator's name opens no session: acts are audited under a person."""
+    base = str(hub.client.make_url("")).rstrip("/")
+    await page.goto(f"{base}/console/login")
+    await page.fill("#token", OPERATOR)
+    await page.eval_on_selector("#name", "e => e.removeAttribute('required')")
+    await page.click("#login")
+    await expect(page.locator("body")).to_contain_text("Give your name")
     await page.goto(f"{base}/console")
     await expect(page).to_have_url(f"{base}/console/login?next=/console")

@@ -129,6 +129,18 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not target.startswith("/console"):  # never redirect off the console
         target = "/console"
     caller = authenticate(str(form.get("token", "")).strip(), hub.config.settings.clients)
+    person = str(form.get("name", "")).strip()
+    # The operator's own name: every act of the session is audited under it (1 to 64 printable
+    # characters, as X-Hub-Actor).
+    if not person or len(person) > 64 or not person.isprintable():
+        response = aiohttp_jinja2.render_template(
+            "login.html",
+            request,
+            {"next": target, "error": "Give your name (1 to 64 printable characters)."},
+            status=400,
+        )
+        response.headers.update(SECURITY_HEADERS)
+        return response
     if caller is None or OPERATOR not in caller.roles:
         await audit.append(
             hub.engine, caller.name if caller else "unknown", "console.login_refused"
@@ -141,8 +153,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         )
         response.headers.update(SECURITY_HEADERS)
         return response
-    token, _ = await open_session(hub.engine, caller.name)
-    await audit.append(hub.engine, caller.name, "console.login")
+    token, session = await open_session(hub.engine, caller.name, person)
+    await audit.append(hub.engine, session.actor, "console.login")
     response = web.HTTPSeeOther(target)
     response.set_cookie(
         COOKIE,
@@ -162,7 +174,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     """End the session (audited) and forget the cookie."""
     hub = request.app[HUB]
     await close_session(hub.engine, request.cookies.get(COOKIE, ""))
-    await audit.append(hub.engine, request[SESSION].client, "console.logout")
+    await audit.append(hub.engine, request[SESSION].actor, "console.logout")
     response = web.HTTPSeeOther("/console/login")
     response.del_cookie(COOKIE, path="/console")
     raise response
@@ -212,7 +224,7 @@ async def reveal(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     await audit.append(
         hub.engine,
-        request[SESSION].client,
+        request[SESSION].actor,
         "application.view_personal_data",
         request.match_info["id"],
         application_id=request.match_info["id"],
@@ -257,7 +269,7 @@ async def pause(request: web.Request) -> web.StreamResponse:
     code = request.match_info["code"]
     reason = str((await request.post()).get("reason", "")).strip() or "paused from the console"
     if code in hub.config.departments:
-        await maintenance.pause(hub.engine, code, reason[:500], request[SESSION].client)
+        await maintenance.pause(hub.engine, code, reason[:500], request[SESSION].actor)
     raise web.HTTPSeeOther("/console/departments")
 
 
@@ -266,7 +278,7 @@ async def pause(request: web.Request) -> web.StreamResponse:
 async def resume(request: web.Request) -> web.StreamResponse:
     """Resume a department (audited)."""
     hub = request.app[HUB]
-    await maintenance.resume(hub.engine, request.match_info["code"], request[SESSION].client)
+    await maintenance.resume(hub.engine, request.match_info["code"], request[SESSION].actor)
     if hub.dispatcher is not None:
         hub.dispatcher.notify()
     raise web.HTTPSeeOther("/console/departments")
@@ -407,7 +419,7 @@ async def replay_delivery(request: web.Request) -> web.Response:
     """Replay one delivery (the page asked for confirmation first); audited."""
     hub = request.app[HUB]
     [result] = await replay(
-        hub.engine, [request.match_info["id"]], by=request[SESSION].client, clock=hub.config.clock
+        hub.engine, [request.match_info["id"]], by=request[SESSION].actor, clock=hub.config.clock
     )
     if hub.dispatcher is not None:
         hub.dispatcher.notify()

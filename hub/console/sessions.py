@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.ops import audit
 from hub.store.tables import console_sessions
 from hub.store.types import utcnow
 
@@ -23,16 +24,25 @@ class Session:
 
     client: str
     csrf: str
+    person: str | None = None
+    """The operator who logged in, by the name they gave: their acts are audited under it."""
+
+    @property
+    def actor(self) -> audit.Actor:
+        """Who acts through this session, for the audit trail."""
+        return audit.Actor(self.client, self.person)
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def open_session(engine: AsyncEngine, client: str) -> tuple[str, Session]:
-    """A new session for a client: (the cookie's token, the session)."""
+async def open_session(
+    engine: AsyncEngine, client: str, person: str | None = None
+) -> tuple[str, Session]:
+    """A new session for a client and the person using it: (the cookie's token, the session)."""
     token = secrets.token_urlsafe(32)
-    session = Session(client, secrets.token_urlsafe(24))
+    session = Session(client, secrets.token_urlsafe(24), person)
     now = utcnow()
     async with engine.begin() as conn:
         await conn.execute(delete(console_sessions).where(console_sessions.c.expires_at < now))
@@ -40,6 +50,7 @@ async def open_session(engine: AsyncEngine, client: str) -> tuple[str, Session]:
             console_sessions.insert().values(
                 token_sha256=_hash(token),
                 client=client,
+                person=person,
                 csrf=session.csrf,
                 created_at=now,
                 expires_at=now + LIFETIME,
@@ -65,7 +76,7 @@ async def find_session(engine: AsyncEngine, token: str | None) -> Session | None
             .mappings()
             .first()
         )
-    return Session(row["client"], row["csrf"]) if row else None
+    return Session(row["client"], row["csrf"], row["person"]) if row else None
 
 
 async def close_session(engine: AsyncEngine, token: str) -> None:

@@ -270,6 +270,8 @@ console_sessions = Table(
     metadata,
     Column("token_sha256", String(64), primary_key=True),
     Column("client", String(128), nullable=False),
+    # The name the operator gave at login: the session's acts are audited under it.
+    Column("person", String(64)),
     Column("csrf", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
