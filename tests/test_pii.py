@@ -111,7 +111,7 @@ async def test_no_personal_data_in_logs_sync_log_metrics_or_console(
             hub.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
         ) as browser:
             async with browser.post(
-                "/console/login", data={"token": OPERATOR, "next": "/console"}
+                "/console/login", data={"token": OPERATOR, "name": "Wang Fang", "next": "/console"}
             ) as response:
                 assert response.status == 200  # followed the redirect to the overview
             pages = [
